@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Builds everything: type-checks and compiles TypeScript to out/ (tests, CLI), bundles the extension,
+// the training worker and the webviews with esbuild into dist/. `--watch` is not supported on purpose:
+// the build takes seconds. Usage: node scripts/build.js [--no-tsc]
+'use strict';
+const { execFileSync } = require('child_process');
+const path = require('path');
+const fs = require('fs');
+const root = path.resolve(__dirname, '..');
+
+function run(cmd, args) {
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+}
+
+const t0 = Date.now();
+if (!process.argv.includes('--no-tsc')) {
+  run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
+}
+const bundle = path.join(root, 'scripts', 'bundle.js');
+if (fs.existsSync(bundle)) require(bundle).bundleAll(root).then(
+  () => console.log(`[build] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`),
+  e => { console.error(e.message); process.exit(1); },
+);
+else console.log(`[build] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,0 +1,326 @@
+// The typed messages between the training worker, the extension host and the webviews, in one place.
+// Also the shapes of what a run records (statistics, findings), since those cross every boundary.
+// No runtime dependencies: imported by the engine, the worker, the host and the browser bundle alike.
+
+import type { BackendName, LayerType, ResolvedConfig } from './config/types';
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics
+
+/**
+ * Histogram of log10|x| over fixed edges (so steps can be compared). Bin k holds values with
+ * edge[k] ≤ |x| < edge[k+1], edge[k] = float32(10^(lo + k·(hi−lo)/bins)). Nothing is dropped:
+ * exact zeros, values below 10^lo, at or above 10^hi, NaN and ±Inf are counted separately.
+ */
+export interface Histogram {
+  lo: number;
+  hi: number;
+  counts: number[];
+  zeros: number;
+  underflow: number;
+  overflow: number;
+  nan: number;
+  posInf: number;
+  negInf: number;
+}
+
+/** Statistics of one tensor. Non-finite values are counted and left out of the moments. */
+export interface TensorStats {
+  size: number;
+  norm: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  maxAbs: number;
+  zeroFraction: number;
+  nanCount: number;
+  infCount: number;
+  histogram: Histogram;
+}
+
+export interface VariableStats {
+  /** The variable's name in the model, e.g. `lstm_1/kernel`. */
+  name: string;
+  shape: number[];
+  grad: TensorStats;
+  weightNorm: number;
+  /** ‖w_after − w_before‖ of this step's update. */
+  updateNorm: number;
+  weightNonFinite: number;
+}
+
+/** What a layer's outputs looked like in the forward pass (for dead-ReLU and saturation rules). */
+export interface ActivationStats {
+  activation: string;
+  /** Fraction of outputs exactly zero (relu family). */
+  zeroFraction: number;
+  /** Fraction of units that were zero for every example of the batch (dead units). */
+  deadUnitFraction: number;
+  /** Fraction of outputs in the saturated region (sigmoid/tanh: pre-activation |x| ≥ 5). */
+  saturatedFraction: number;
+  mean: number;
+  std: number;
+}
+
+export interface LayerStats {
+  layer: string;
+  /** Position in the config's `model` array (what diagnostics point at). */
+  index: number;
+  type: LayerType;
+  /** L2 norm of all the layer's gradients together (before clipping). */
+  gradNorm: number;
+  /** Aggregate over the layer's variables. */
+  grad: TensorStats;
+  weightNorm: number;
+  updateNorm: number;
+  /** updateNorm / weightNorm: healthy around 1e-3 (Karpathy); outside [1e-5, 1e-1] is suspicious. */
+  updateRatio: number;
+  variables: VariableStats[];
+  activation?: ActivationStats;
+}
+
+export interface StepStats {
+  globalNorm: number;
+  /** Global norm after clipping (equal to globalNorm when no clipping applies). */
+  clippedGlobalNorm: number;
+  layers: LayerStats[];
+  /** Milliseconds spent computing these statistics (the cost of watching). */
+  statsMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Diagnosis
+
+export type FindingKind =
+  | 'explosion' | 'vanishing' | 'nonFinite' | 'deadRelu' | 'saturation'
+  | 'lossDivergence' | 'lossOscillation' | 'lossPlateau' | 'updateRatio' | 'preflight';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export type JsonPath = (string | number)[];
+
+/** One edit of the config: set `path` to `value` (undefined removes it); `insert` inserts into an array. */
+export interface ConfigEdit {
+  path: JsonPath;
+  value: unknown;
+  insert?: boolean;
+}
+
+export interface SuggestedFix {
+  id: string;
+  title: string;
+  reason: string;
+  edits: ConfigEdit[];
+}
+
+export interface Finding {
+  /** Stable across the run for the same rule and layer (used to update a finding as it evolves). */
+  id: string;
+  rule: string;
+  kind: FindingKind;
+  severity: Severity;
+  /** Short statement, e.g. "Exploding gradients in lstm_1 from step 212". */
+  title: string;
+  /** Plain-language explanation of what it means and why it matters. */
+  explanation: string;
+  layer?: string;
+  layerIndex?: number;
+  firstStep?: number;
+  lastStep?: number;
+  evidence: Record<string, number | string>;
+  /** Where in the config it belongs (for diagnostics). */
+  jsonPath: JsonPath;
+  fixes: SuggestedFix[];
+  /** Link to the rule's documentation. */
+  docs?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Run events: what the engine emits, the run log stores (one JSON line each) and the UI renders.
+
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  reason?: string;
+  ms?: number;
+}
+
+export interface BackendReport {
+  name: BackendName;
+  /** Why this one: "auto: fastest that loaded", "config", "--backend". */
+  chosenBy: string;
+  attempts: BackendAttempt[];
+  /** Kernels the project registered on top of stock tfjs for this backend. */
+  customKernels: string[];
+  simd?: boolean;
+  /** When the native backend is missing: how to get it. */
+  hint?: string;
+}
+
+export interface LayerSummary {
+  name: string;
+  index: number;
+  type: LayerType;
+  activation?: string;
+  outputShape: (number | null)[];
+  params: number;
+  variables: { name: string; shape: number[] }[];
+}
+
+export interface DatasetSummary {
+  description: string;
+  trainExamples: number;
+  validationExamples: number;
+  inputShape: number[];
+  classes?: number;
+  labelNames?: string[];
+  vocabularySize?: number;
+}
+
+export interface RunStartEvent {
+  type: 'run-start';
+  runId: string;
+  runDir?: string;
+  configPath?: string;
+  config: ResolvedConfig;
+  backend: BackendReport;
+  layers: LayerSummary[];
+  dataset: DatasetSummary;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  startedAt: string;
+}
+
+export interface StepEvent {
+  type: 'step';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+  learningRate: number;
+  /** Global gradient norm before/after clipping (present when known for this step). */
+  globalNorm?: number;
+  clippedGlobalNorm?: number;
+  stats?: StepStats;
+  stepMs: number;
+  time: number;
+}
+
+export interface ValidationEvent {
+  type: 'validation';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+}
+
+export interface EpochEvent {
+  type: 'epoch-end';
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+}
+
+export interface FindingEvent {
+  type: 'finding';
+  step: number;
+  finding: Finding;
+}
+
+export interface MessageEvent {
+  type: 'message';
+  level: 'info' | 'warning' | 'error';
+  text: string;
+}
+
+export type RunStatus = 'completed' | 'stopped' | 'halted' | 'failed';
+
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: RunStatus;
+  reason?: string;
+  backend: BackendName;
+  steps: number;
+  epochs: number;
+  finalLoss?: number;
+  finalAccuracy?: number;
+  finalValLoss?: number;
+  finalValAccuracy?: number;
+  /** Per layer: last and median gradient norm over the run. */
+  layers: { layer: string; index: number; lastGradNorm: number; medianGradNorm: number; nonFinite: boolean }[];
+  findings: Finding[];
+  firstNonFinite?: { step: number; layer?: string; where: 'loss' | 'gradient' | 'weight' };
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  stepsPerSecond: number;
+}
+
+export interface RunEndEvent {
+  type: 'run-end';
+  summary: RunSummary;
+}
+
+export type RunEvent =
+  | RunStartEvent | StepEvent | ValidationEvent | EpochEvent | FindingEvent | MessageEvent | RunEndEvent;
+
+// ---------------------------------------------------------------------------------------------------
+// Extension host ⇄ training worker (child process IPC)
+
+export interface TrainRequest {
+  type: 'train';
+  configPath: string;
+  workspaceRoot: string;
+  maxSteps?: number;
+  backend?: BackendName | 'auto';
+}
+
+export interface GradCheckRequest {
+  type: 'gradcheck';
+  configPath: string;
+  workspaceRoot: string;
+  backend?: BackendName | 'auto';
+}
+
+export type HostToWorker = TrainRequest | GradCheckRequest | { type: 'stop' } | { type: 'ping' };
+
+export interface GradCheckLayerResult {
+  layer: string;
+  index: number;
+  variables: { name: string; checked: number; maxRelativeError: number; maxAbsoluteError: number }[];
+  maxRelativeError: number;
+}
+
+export interface GradCheckResult {
+  backend: BackendName;
+  epsilon: number;
+  layers: GradCheckLayerResult[];
+  worstRelativeError: number;
+  passed: boolean;
+  tolerance: number;
+}
+
+export interface ConfigProblemPayload {
+  message: string;
+  jsonPath: JsonPath;
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type WorkerToHost =
+  | { type: 'ready'; pid: number; node: string }
+  | { type: 'event'; event: RunEvent }
+  | { type: 'gradcheck-result'; result: GradCheckResult }
+  | { type: 'config-error'; problems: ConfigProblemPayload[] }
+  | { type: 'fatal'; message: string; stack?: string }
+  | { type: 'pong' };
+
+export function isWorkerMessage(m: unknown): m is WorkerToHost {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
