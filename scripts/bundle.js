@@ -23,6 +23,8 @@ async function bundleAll(root) {
     ...nodeEntries.map(([src, out]) => esbuild.build({
       ...common, entryPoints: [path.join(root, src)], outfile: path.join(root, out),
       platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal,
+      // jsonc-parser's UMD build hides its requires from esbuild; its ESM build bundles cleanly.
+      mainFields: ['module', 'main'],
     })),
     ...webEntries.map(([src, out]) => esbuild.build({
       ...common, entryPoints: [path.join(root, src)], outfile: path.join(root, out),

@@ -36,7 +36,8 @@ export interface TensorStats {
   zeroFraction: number;
   nanCount: number;
   infCount: number;
-  histogram: Histogram;
+  /** Absent in run logs for steps whose detail was compacted away (see runlog.ts). */
+  histogram?: Histogram;
 }
 
 export interface VariableStats {

@@ -1,0 +1,256 @@
+// The run log: `.gradmon/runs/<run id>/` with the config as written and as run, every event as one JSON
+// line (appended with one write each, so a killed process leaves every completed line intact), and a
+// summary written atomically at the end. Readers tolerate a torn last line.
+
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Histogram, RunEvent, RunStartEvent, RunSummary, StepEvent } from '../protocol';
+import { mergeHistograms } from './stats';
+
+export const RUNS_DIR = path.join('.gradmon', 'runs');
+export const EVENTS_FILE = 'events.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const CONFIG_FILE = 'config.json';
+export const SOURCE_FILE = 'config.source.jsonc';
+
+/** A log that cannot be written must stop the run (never train silently unlogged). */
+export class RunLogError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = 'RunLogError';
+  }
+}
+
+export function describeIoError(e: unknown, target: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOSPC': return `Cannot write ${target}: the disk is full. Free some space and start the run again.`;
+    case 'EDQUOT': return `Cannot write ${target}: disk quota exceeded.`;
+    case 'EACCES':
+    case 'EPERM': return `Cannot write ${target}: permission denied. Make the folder writable (or remove it so it can be re-created).`;
+    case 'EROFS': return `Cannot write ${target}: the file system is read-only.`;
+    case 'ENOTDIR': return `Cannot write ${target}: a file is in the way where a folder should be.`;
+    default: return `Cannot write ${target}: ${(e as Error).message}`;
+  }
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'run';
+}
+
+export function newRunId(name: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${stamp}-${slug(name)}`;
+}
+
+export class RunLogWriter {
+  private fd: number | undefined;
+  readonly eventsPath: string;
+  bytesWritten = 0;
+
+  private constructor(readonly dir: string, readonly runId: string) {
+    this.eventsPath = path.join(dir, EVENTS_FILE);
+  }
+
+  /** Creates the run folder under `<root>/.gradmon/runs/`. Throws RunLogError with a clear message. */
+  static create(root: string, name: string, sourceText?: string): RunLogWriter {
+    const base = path.join(root, RUNS_DIR);
+    let id = newRunId(name);
+    let dir = path.join(base, id);
+    try {
+      fs.mkdirSync(base, { recursive: true });
+      for (let n = 2; fs.existsSync(dir); n++) {
+        id = `${newRunId(name)}-${n}`;
+        dir = path.join(base, id);
+      }
+      fs.mkdirSync(dir);
+      const w = new RunLogWriter(dir, id);
+      if (sourceText !== undefined) fs.writeFileSync(path.join(dir, SOURCE_FILE), sourceText);
+      w.fd = fs.openSync(w.eventsPath, 'a');
+      return w;
+    } catch (e) {
+      throw new RunLogError(describeIoError(e, `the run log in ${path.relative(root, base) || base}`), e);
+    }
+  }
+
+  writeConfig(config: unknown): void {
+    this.writeFile(CONFIG_FILE, JSON.stringify(config, null, 2) + '\n');
+  }
+
+  append(event: RunEvent): void {
+    if (this.fd === undefined) return;
+    const line = JSON.stringify(event.type === 'step' ? compactStep(event, keepsDetail(event)) : event, numberReplacer) + '\n';
+    try {
+      fs.writeSync(this.fd, line);
+      this.bytesWritten += line.length;
+    } catch (e) {
+      throw new RunLogError(describeIoError(e, this.eventsPath), e);
+    }
+  }
+
+  writeSummary(summary: RunSummary): void {
+    this.writeFile(SUMMARY_FILE, JSON.stringify(summary, numberReplacer, 2) + '\n');
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    try {
+      fs.fsyncSync(this.fd);
+    } catch { /* best effort: the lines are already written */ }
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Atomic: write a temp file, then rename over the target. */
+  private writeFile(name: string, text: string): void {
+    const target = path.join(this.dir, name);
+    const tmp = `${target}.tmp-${process.pid}`;
+    try {
+      fs.writeFileSync(tmp, text);
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      try { fs.rmSync(tmp, { force: true }); } catch { /* ignore */ }
+      throw new RunLogError(describeIoError(e, target), e);
+    }
+  }
+}
+
+/**
+ * Every step's scalars and per-layer summary are logged; the detail (per-variable statistics and histograms)
+ * is kept for the first DETAIL_STEPS steps, then for one step in 2, 4, 8… as the run doubles in length, and
+ * always for steps with NaN/Inf. The log then grows with log(steps) in detail and linearly only in scalars:
+ * about 1 KB per step for a small model, so a 100k-step run stays around 100 MB instead of growing without bound.
+ */
+export const DETAIL_STEPS = 1000;
+
+export function keepsDetail(e: StepEvent): boolean {
+  if (!e.stats) return false;
+  if (e.step < DETAIL_STEPS) return true;
+  if (!Number.isFinite(e.loss) || !Number.isFinite(e.stats.globalNorm)) return true;
+  const stride = 2 ** Math.floor(Math.log2(e.step / DETAIL_STEPS) + 1);
+  return e.step % stride === 0;
+}
+
+/** A histogram in the log: zeros trimmed from both ends of the counts. */
+interface LoggedHistogram extends Omit<Histogram, 'counts'> {
+  bins: number;
+  offset: number;
+  counts: number[];
+}
+
+function trimHistogram(h: Histogram): LoggedHistogram {
+  let a = 0;
+  let b = h.counts.length;
+  while (a < b && h.counts[a] === 0) a++;
+  while (b > a && h.counts[b - 1] === 0) b--;
+  return { ...h, bins: h.counts.length, offset: a, counts: h.counts.slice(a, b) };
+}
+
+function expandHistogram(h: Histogram | LoggedHistogram): Histogram {
+  if (!('offset' in h)) return h;
+  const counts = new Array<number>(h.bins).fill(0);
+  h.counts.forEach((c, i) => { counts[h.offset + i] = c; });
+  const { bins: _bins, offset: _offset, ...rest } = h;
+  return { ...rest, counts };
+}
+
+/** What the log stores of a step: the layer's own histogram is the sum of its variables' and is rebuilt on read. */
+function compactStep(e: StepEvent, detail: boolean): unknown {
+  if (!e.stats) return e;
+  const layers = e.stats.layers.map(l => {
+    const { histogram: _h, ...grad } = l.grad;
+    return detail
+      ? { ...l, grad, variables: l.variables.map(v => ({ ...v, grad: { ...v.grad, histogram: v.grad.histogram && trimHistogram(v.grad.histogram) } })) }
+      : { ...l, grad, variables: [] };
+  });
+  return { ...e, stats: { ...e.stats, layers } };
+}
+
+function restoreStep(e: StepEvent): StepEvent {
+  for (const l of e.stats?.layers ?? []) {
+    const hs: Histogram[] = [];
+    for (const v of l.variables) {
+      if (v.grad.histogram) {
+        v.grad.histogram = expandHistogram(v.grad.histogram);
+        hs.push(v.grad.histogram);
+      }
+    }
+    if (!l.grad.histogram && hs.length) l.grad.histogram = mergeHistograms(hs);
+  }
+  return e;
+}
+
+/** JSON has no NaN/Infinity: keep them readable as strings so a NaN run's log says what happened. */
+function numberReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+    // Statistics come from float32 values: 7 significant digits is all they hold.
+    if (!Number.isInteger(value)) return Number(value.toPrecision(7));
+  }
+  return value;
+}
+
+/** Turns the strings written by numberReplacer back into numbers. */
+export function reviveNumbers(_key: string, value: unknown): unknown {
+  if (value === 'NaN') return NaN;
+  if (value === 'Infinity') return Infinity;
+  if (value === '-Infinity') return -Infinity;
+  return value;
+}
+
+export interface RunRecord {
+  dir: string;
+  runId: string;
+  start?: RunStartEvent;
+  events: RunEvent[];
+  summary?: RunSummary;
+  /** Lines that could not be parsed (a torn last line after a crash is expected; others are reported). */
+  badLines: number[];
+  /** True when the run has no run-end event and no summary: it crashed or is still running. */
+  incomplete: boolean;
+}
+
+/** Reads a run folder; never throws for content problems (they are counted in badLines). */
+export function readRun(dir: string, options: { maxEvents?: number } = {}): RunRecord {
+  const events: RunEvent[] = [];
+  const badLines: number[] = [];
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(dir, EVENTS_FILE), 'utf8');
+  } catch { /* no events yet */ }
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line, reviveNumbers) as RunEvent;
+      events.push(e.type === 'step' ? restoreStep(e) : e);
+    } catch {
+      badLines.push(i + 1);
+    }
+    if (options.maxEvents !== undefined && events.length >= options.maxEvents) break;
+  }
+  let summary: RunSummary | undefined;
+  try {
+    summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8'), reviveNumbers) as RunSummary;
+  } catch { /* not finished */ }
+  const start = events.find((e): e is RunStartEvent => e.type === 'run-start');
+  return {
+    dir, runId: path.basename(dir), start, events, summary, badLines,
+    incomplete: !summary && !events.some(e => e.type === 'run-end'),
+  };
+}
+
+/** Run folders under a workspace, newest first. */
+export function listRuns(root: string): string[] {
+  const base = path.join(root, RUNS_DIR);
+  try {
+    return fs.readdirSync(base, { withFileTypes: true })
+      .filter(d => d.isDirectory())
+      .map(d => path.join(base, d.name))
+      .sort((a, b) => (path.basename(a) < path.basename(b) ? 1 : -1));
+  } catch {
+    return [];
+  }
+}

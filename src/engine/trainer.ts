@@ -1,0 +1,452 @@
+// The custom training loop: micro-batches with gradient accumulation, clipping, the optimizer step and
+// constraints; every `monitor.every` steps (and at the first non-finite value) per-layer statistics read back
+// from the backend in one pass. Emits typed run events; knows nothing of logs, UIs or diagnosis.
+
+import * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedConfig } from '../config/types';
+import type {
+  ActivationStats, LayerStats, RunEvent, RunStatus, StepEvent, StepStats, VariableStats,
+} from '../protocol';
+import { clipGradients, clippedGlobalNorm } from './clipping';
+import type { Dataset, DataSplit } from './data/types';
+import { computeLoss, correctCount } from './losses';
+import { applyConstraints, regularizationLoss, type BuiltModel } from './model';
+import { createOptimizer, learningRateAt } from './optimizers';
+import { SeededRandom } from './random';
+import { histogramSpec, normAndDistance, StatsAccumulator, type HistogramSpec } from './stats';
+
+export interface TrainerOptions {
+  config: ResolvedConfig;
+  data: Dataset;
+  built: BuiltModel;
+  /** Overrides training.maxSteps. */
+  maxSteps?: number;
+  signal?: AbortSignal;
+  /** Called synchronously for every event, in order. Returning 'halt' stops the run after this event. */
+  emit(event: RunEvent): void | 'halt';
+}
+
+export interface TrainerResult {
+  status: RunStatus;
+  reason?: string;
+  steps: number;
+  epochs: number;
+  firstNonFinite?: { step: number; layer?: string; where: 'loss' | 'gradient' | 'weight' };
+  lastLoss?: number;
+  lastAccuracy?: number;
+  lastValLoss?: number;
+  lastValAccuracy?: number;
+}
+
+/** Longest the loop runs without yielding to the event loop (so a stop request or IPC gets through). */
+const YIELD_EVERY_MS = 25;
+const EVAL_BATCH = 256;
+
+export function planSteps(config: ResolvedConfig, trainCount: number, maxSteps?: number) {
+  const perUpdate = config.training.batchSize * config.training.accumulationSteps;
+  const stepsPerEpoch = Math.max(1, Math.ceil(trainCount / perUpdate));
+  const limit = maxSteps ?? config.training.maxSteps;
+  const totalSteps = Math.min(limit ?? Infinity, stepsPerEpoch * config.training.epochs);
+  return { stepsPerEpoch, totalSteps };
+}
+
+/** Copies the examples at `indices` into batch tensors. */
+export function makeBatch(split: DataSplit, data: Dataset, indices: ArrayLike<number>): { x: tf.Tensor; y: tf.Tensor } {
+  const n = indices.length;
+  const xSize = data.inputShape.reduce((a, b) => a * b, 1);
+  const xs = data.inputDtype === 'int32' ? new Int32Array(n * xSize) : new Float32Array(n * xSize);
+  for (let i = 0; i < n; i++) xs.set(split.x.subarray(indices[i] * xSize, (indices[i] + 1) * xSize), i * xSize);
+  const x = tf.tensor(xs, [n, ...data.inputShape], data.inputDtype);
+  let y: tf.Tensor;
+  if (data.task === 'classification') {
+    const ys = new Int32Array(n);
+    for (let i = 0; i < n; i++) ys[i] = split.y[indices[i]];
+    y = tf.tensor1d(ys, 'int32');
+  } else {
+    const k = data.targetSize ?? 1;
+    const ys = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) ys.set(split.y.subarray(indices[i] * k, (indices[i] + 1) * k) as Float32Array, i * k);
+    y = tf.tensor2d(ys, [n, k]);
+  }
+  return { x, y };
+}
+
+interface GradientPart {
+  accumulators: StatsAccumulator[];
+  nonFinite: boolean;
+}
+
+export class Trainer {
+  private readonly spec: HistogramSpec;
+  private readonly totalSteps: number;
+  private readonly rng: SeededRandom;
+  private readonly optimizer;
+  private readonly variables: tf.Variable[];
+
+  constructor(private readonly o: TrainerOptions) {
+    const m = o.config.monitor;
+    this.spec = histogramSpec(m.histogramRange[0], m.histogramRange[1], m.histogramBins);
+    this.rng = new SeededRandom(o.config.seed ^ 0x5eed);
+    this.optimizer = createOptimizer(o.config.optimizer);
+    this.variables = o.built.variables.map(v => v.variable);
+    this.totalSteps = planSteps(o.config, o.data.train.count, o.maxSteps).totalSteps;
+  }
+
+  async run(): Promise<TrainerResult> {
+    const { config, data, built } = this.o;
+    const t = config.training;
+    const { stepsPerEpoch, totalSteps } = planSteps(config, data.train.count, this.o.maxSteps);
+    const result: TrainerResult = { status: 'completed', steps: 0, epochs: 0 };
+    let lastYield = Date.now();
+    let step = 0;
+    const emit = (e: RunEvent) => this.o.emit(e) === 'halt';
+
+    try {
+      for (let epoch = 0; epoch < t.epochs && step < totalSteps; epoch++) {
+        const order = t.shuffle ? this.rng.permutation(data.train.count) : Int32Array.from({ length: data.train.count }, (_, i) => i);
+        let epochLoss = 0;
+        let epochCorrect = 0;
+        let epochCount = 0;
+        for (let b = 0; b < stepsPerEpoch && step < totalSteps; b++) {
+          if (this.o.signal?.aborted) return { ...result, status: 'stopped', reason: 'stopped by the user' };
+          const event = this.step(step, epoch, order, b);
+          epochLoss += event.loss * event.examples;
+          epochCorrect += (event.accuracy ?? 0) * event.examples;
+          epochCount += event.examples;
+          result.steps = ++step;
+          result.lastLoss = event.step.loss;
+          result.lastAccuracy = event.step.accuracy;
+          if (event.nonFinite && !result.firstNonFinite) result.firstNonFinite = event.nonFinite;
+          const halt = emit(event.step);
+          if (event.nonFinite && config.monitor.onNonFinite === 'halt') {
+            const where = event.nonFinite.layer ? `${event.nonFinite.where} of ${event.nonFinite.layer}` : event.nonFinite.where;
+            return { ...result, status: 'halted', reason: `non-finite ${where} at step ${event.nonFinite.step} (monitor.onNonFinite is "halt")` };
+          }
+          if (halt) return { ...result, status: 'halted', reason: 'halted by a diagnosis rule' };
+          if (t.validationEvery > 0 && step % t.validationEvery === 0 && data.validation.count > 0) {
+            const v = this.evaluate(data.validation);
+            result.lastValLoss = v.loss;
+            result.lastValAccuracy = v.accuracy;
+            emit({ type: 'validation', step, epoch, loss: v.loss, accuracy: v.accuracy });
+          }
+          if (Date.now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise(r => setImmediate(r));
+            lastYield = Date.now();
+          }
+        }
+        result.epochs = epoch + 1;
+        const classification = data.task === 'classification';
+        const end: RunEvent = {
+          type: 'epoch-end', epoch, step,
+          trainLoss: epochCount ? epochLoss / epochCount : NaN,
+          trainAccuracy: classification && epochCount ? epochCorrect / epochCount : undefined,
+        };
+        if (data.validation.count > 0) {
+          const v = this.evaluate(data.validation);
+          end.valLoss = result.lastValLoss = v.loss;
+          end.valAccuracy = result.lastValAccuracy = v.accuracy;
+        }
+        if (emit(end)) return { ...result, status: 'halted', reason: 'halted by a diagnosis rule' };
+      }
+      return result;
+    } finally {
+      this.optimizer.dispose();
+    }
+  }
+
+  /** One optimizer update over `accumulationSteps` micro-batches. */
+  private step(step: number, epoch: number, order: Int32Array, batchInEpoch: number) {
+    const { config, data, built } = this.o;
+    const t0 = performance.now();
+    const { batchSize, accumulationSteps } = config.training;
+    const monitor = config.monitor;
+    let monitored = step % monitor.every === 0;
+    const vars = this.variables;
+    let accumulated: tf.Tensor[] | undefined;
+    let lossSum = 0;
+    let correct = 0;
+    let examples = 0;
+    let lossTensors: tf.Scalar[] = [];
+    const correctTensors: tf.Scalar[] = [];
+    let captured: (tf.Tensor | undefined)[] | undefined;
+    let lastBatch: { x: tf.Tensor; y: tf.Tensor } | undefined;
+
+    const start = batchInEpoch * batchSize * accumulationSteps;
+    let micro = 0;
+    for (let k = 0; k < accumulationSteps; k++) {
+      const idx = order.subarray(start + k * batchSize, Math.min(start + (k + 1) * batchSize, order.length));
+      if (idx.length === 0) break;
+      micro++;
+      lastBatch?.x.dispose();
+      lastBatch?.y.dispose();
+      lastBatch = makeBatch(data.train, data, idx);
+      const batch = lastBatch;
+      const capture = monitored && k === accumulationSteps - 1 ? [] as (tf.Tensor | undefined)[] : undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = built.forward(batch.x, true, capture);
+        const loss = computeLoss(built.loss, out, batch.y);
+        if (built.loss.classification) correctTensors.push(tf.keep(correctCount(built.loss, out, batch.y)));
+        const reg = regularizationLoss(built.variables);
+        return reg ? tf.add(loss, reg) : loss;
+      }, vars);
+      if (capture) captured = capture;
+      lossTensors.push(value);
+      examples += idx.length;
+      const g = vars.map(v => grads[v.name]);
+      if (!accumulated) accumulated = g;
+      else {
+        const sum = accumulated.map((a, i) => tf.add(a, g[i]));
+        tf.dispose([...accumulated, ...g]);
+        accumulated = sum;
+      }
+    }
+    let gradients = accumulated!;
+    if (micro > 1) {
+      const avg = gradients.map(gr => tf.div(gr, micro));
+      tf.dispose(gradients);
+      gradients = avg;
+    }
+    // Reading the loss is the one sync per step; it also surfaces NaN/Inf at every step.
+    const losses = lossTensors.map(l => l.dataSync()[0]);
+    lossSum = losses.reduce((a, b) => a + b, 0);
+    const loss = lossSum / losses.length;
+    for (const c of correctTensors) correct += c.dataSync()[0];
+    tf.dispose([...lossTensors, ...correctTensors]);
+    lossTensors = [];
+
+    let nonFinite: TrainerResult['firstNonFinite'];
+    if (!Number.isFinite(loss)) {
+      monitored = true; // localize it: full statistics at this step, whatever monitor.every says
+      nonFinite = { step, where: 'loss' };
+    }
+
+    let stats: StepStats | undefined;
+    let gradPart: GradientPart | undefined;
+    let weightsBefore: Float32Array[] | undefined;
+    const statsStart = performance.now();
+    if (monitored) {
+      gradPart = this.gradientStatistics(gradients.map(g => g.dataSync() as Float32Array));
+      // Tensors are immutable: the update assigns new data, so these arrays keep the old weights.
+      weightsBefore = vars.map(v => v.dataSync() as Float32Array);
+    }
+    let statsMs = performance.now() - statsStart;
+
+    const clipped = clipGradients(gradients, config.clipping);
+    tf.dispose(gradients);
+
+    const lr = learningRateAt(config.optimizer.learningRate, config.optimizer.schedule, step, this.totalSteps);
+    const halting = config.monitor.onNonFinite === 'halt' && (nonFinite !== undefined || (gradPart?.nonFinite ?? false));
+    if (!halting) {
+      this.optimizer.apply(vars, clipped, lr);
+      applyConstraints(built.variables);
+    }
+    tf.dispose(clipped);
+
+    if (gradPart && weightsBefore) {
+      const s0 = performance.now();
+      const weightsAfter = halting ? weightsBefore : vars.map(v => v.dataSync() as Float32Array);
+      stats = this.assembleStatistics(gradPart, weightsBefore, weightsAfter, captured, halting);
+      statsMs += performance.now() - s0;
+      stats.statsMs = statsMs;
+      if (!nonFinite) {
+        const origin = firstNonFiniteLayer(stats);
+        if (origin) nonFinite = { step, layer: origin.layer, where: origin.where };
+      } else if (nonFinite.where === 'loss') {
+        // The loss is the end of the forward pass: find where the forward pass first broke, if it did.
+        nonFinite.layer = this.forwardOrigin(lastBatch!.x) ?? firstNonFiniteLayer(stats)?.layer;
+      }
+    }
+    captured?.forEach(c => c?.dispose());
+    lastBatch?.x.dispose();
+    lastBatch?.y.dispose();
+
+    const stepEvent: StepEvent = {
+      type: 'step',
+      step,
+      epoch,
+      loss,
+      accuracy: data.task === 'classification' && examples ? correct / examples : undefined,
+      learningRate: lr,
+      globalNorm: stats?.globalNorm,
+      clippedGlobalNorm: stats?.clippedGlobalNorm,
+      stats,
+      stepMs: performance.now() - t0,
+      time: Date.now(),
+    };
+    return { step: stepEvent, loss, accuracy: stepEvent.accuracy, examples, nonFinite };
+  }
+
+  /** Phase 1, before the update: one pass over each gradient. */
+  private gradientStatistics(grads: Float32Array[]): GradientPart {
+    const valueClip = this.o.config.clipping.find(c => c.mode === 'value')?.threshold ?? 0;
+    const accumulators = grads.map(g => {
+      const acc = new StatsAccumulator(this.spec);
+      acc.add(g, valueClip);
+      return acc;
+    });
+    return { accumulators, nonFinite: accumulators.some(a => a.nan + a.posInf + a.negInf > 0) };
+  }
+
+  /** Phase 2, after the update: weight norms, update ratios, and the per-layer view. */
+  private assembleStatistics(
+    part: GradientPart, before: Float32Array[], after: Float32Array[], captured: (tf.Tensor | undefined)[] | undefined, halted: boolean,
+  ): StepStats {
+    const { built, config } = this.o;
+    const layers: LayerStats[] = [];
+    const tensorNorms: number[] = [];
+    const valueClipped: number[] = [];
+    let vi = 0;
+    let globalSq = 0;
+    for (let gi = 0; gi < built.groups.length; gi++) {
+      const group = built.groups[gi];
+      if (group.variables.length === 0) continue;
+      const layerAcc = new StatsAccumulator(this.spec);
+      const variables: VariableStats[] = [];
+      let wSq = 0;
+      let uSq = 0;
+      for (const v of group.variables) {
+        const acc = part.accumulators[vi];
+        layerAcc.merge(acc);
+        const w = normAndDistance(after[vi], halted ? undefined : before[vi]);
+        wSq += w.sumSq;
+        uSq += w.diffSq;
+        const gradStats = acc.finish();
+        tensorNorms.push(gradStats.norm);
+        valueClipped.push(acc.clippedSumSq);
+        globalSq += acc.sumSq;
+        variables.push({
+          name: v.name,
+          shape: v.variable.shape,
+          grad: gradStats,
+          weightNorm: Math.sqrt(w.sumSq),
+          updateNorm: Math.sqrt(w.diffSq),
+          weightNonFinite: w.nonFinite,
+        });
+        vi++;
+      }
+      const grad = layerAcc.finish();
+      const weightNorm = Math.sqrt(wSq);
+      const updateNorm = Math.sqrt(uSq);
+      layers.push({
+        layer: group.config.name,
+        index: group.config.index,
+        type: group.config.type,
+        gradNorm: grad.norm,
+        grad,
+        weightNorm,
+        updateNorm,
+        updateRatio: weightNorm > 0 ? updateNorm / weightNorm : 0,
+        variables,
+        activation: captured?.[gi] && group.activation ? activationStats(captured[gi]!, group.activation, group.config.type) : undefined,
+      });
+    }
+    const anyNaN = tensorNorms.some(n => Number.isNaN(n));
+    const anyInf = tensorNorms.some(n => n === Infinity);
+    const globalNorm = anyNaN ? NaN : anyInf ? Infinity : Math.sqrt(globalSq);
+    return {
+      globalNorm,
+      clippedGlobalNorm: config.clipping.length ? clippedGlobalNorm(tensorNorms, valueClipped, config.clipping) : globalNorm,
+      layers,
+      statsMs: 0,
+    };
+  }
+
+  /** The first layer (in forward order) whose output holds NaN/Inf for this batch, if any. */
+  private forwardOrigin(x: tf.Tensor): string | undefined {
+    const capture: (tf.Tensor | undefined)[] = [];
+    tf.tidy(() => { this.o.built.forward(x, true, capture); });
+    let origin: string | undefined;
+    for (let i = 0; i < capture.length; i++) {
+      const values = capture[i]?.dataSync();
+      if (!origin && values && !Number.isFinite(sumSquares(values as Float32Array))) origin = this.o.built.groups[i].config.name;
+    }
+    tf.dispose(capture.filter((c): c is tf.Tensor => c !== undefined));
+    return origin;
+  }
+
+  /** Mean loss and accuracy over a split, without gradients. */
+  evaluate(split: DataSplit): { loss: number; accuracy?: number } {
+    const { data, built } = this.o;
+    let lossSum = 0;
+    let correct = 0;
+    for (let s = 0; s < split.count; s += EVAL_BATCH) {
+      const n = Math.min(EVAL_BATCH, split.count - s);
+      const idx = Int32Array.from({ length: n }, (_, i) => s + i);
+      const [l, c] = tf.tidy(() => {
+        const { x, y } = makeBatch(split, data, idx);
+        const out = built.forward(x, false);
+        const loss = computeLoss(built.loss, out, y);
+        return [loss, built.loss.classification ? correctCount(built.loss, out, y) : tf.scalar(0)];
+      });
+      lossSum += l.dataSync()[0] * n;
+      correct += c.dataSync()[0];
+      tf.dispose([l, c]);
+    }
+    return { loss: lossSum / split.count, accuracy: data.task === 'classification' ? correct / split.count : undefined };
+  }
+}
+
+function sumSquares(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return s;
+}
+
+/**
+ * Where non-finite gradients appear first in the backward pass: backpropagation runs from the last layer to
+ * the first, so the origin is the last layer (highest index) with NaN/Inf whose successor is clean.
+ */
+export function firstNonFiniteLayer(stats: StepStats): { layer: string; where: 'gradient' | 'weight' } | undefined {
+  for (let i = stats.layers.length - 1; i >= 0; i--) {
+    const l = stats.layers[i];
+    if (l.grad.nanCount + l.grad.infCount > 0) return { layer: l.layer, where: 'gradient' };
+  }
+  for (const l of stats.layers) {
+    if (l.variables.some(v => v.weightNonFinite > 0)) return { layer: l.layer, where: 'weight' };
+  }
+  return undefined;
+}
+
+const SIGMOID_5 = 1 / (1 + Math.exp(-5));
+const TANH_5 = Math.tanh(5);
+
+/**
+ * Output statistics of a layer whose output is activation(pre-activation) elementwise, so |pre| ≥ 5 can be
+ * read off the output: tanh |y| ≥ tanh(5), sigmoid y ≤ σ(−5) or y ≥ σ(5).
+ */
+export function activationStats(output: tf.Tensor, activation: string, layerType: string): ActivationStats | undefined {
+  // LSTM/GRU outputs mix gates and cell state: not a plain activation of a pre-activation.
+  if (layerType === 'lstm' || layerType === 'gru') return undefined;
+  const watched = ['relu', 'relu6', 'elu', 'selu', 'leakyRelu', 'sigmoid', 'hardSigmoid', 'tanh'];
+  if (!watched.includes(activation)) return undefined;
+  const values = output.dataSync() as Float32Array;
+  const units = output.shape[output.shape.length - 1] ?? 1;
+  const alive = new Uint8Array(units);
+  let zeros = 0;
+  let saturated = 0;
+  let sum = 0;
+  let sumSq = 0;
+  const lowS = 1 - SIGMOID_5;
+  for (let i = 0; i < values.length; i++) {
+    const y = values[i];
+    sum += y;
+    sumSq += y * y;
+    if (y === 0) zeros++;
+    else alive[i % units] = 1;
+    if (activation === 'tanh' ? Math.abs(y) >= TANH_5
+      : activation === 'sigmoid' ? y <= lowS || y >= SIGMOID_5
+        : activation === 'hardSigmoid' ? y <= 0 || y >= 1 : false) saturated++;
+  }
+  let dead = 0;
+  for (let u = 0; u < units; u++) if (!alive[u]) dead++;
+  const n = values.length || 1;
+  const mean = sum / n;
+  return {
+    activation,
+    zeroFraction: zeros / n,
+    deadUnitFraction: ['relu', 'relu6'].includes(activation) ? dead / units : 0,
+    saturatedFraction: saturated / n,
+    mean,
+    std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)),
+  };
+}
