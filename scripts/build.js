@@ -16,6 +16,13 @@ const t0 = Date.now();
 if (!process.argv.includes('--no-tsc')) {
   run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
 }
+// The JSON Schema the extension contributes is generated from src/config/schema.ts (one source of truth).
+const schemaModule = path.join(root, 'out', 'src', 'config', 'schema.js');
+if (fs.existsSync(schemaModule)) {
+  const { CONFIG_SCHEMA } = require(schemaModule);
+  fs.mkdirSync(path.join(root, 'schemas'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'schemas', 'gradmon.schema.json'), JSON.stringify(CONFIG_SCHEMA, null, 2) + '\n');
+}
 const bundle = path.join(root, 'scripts', 'bundle.js');
 if (fs.existsSync(bundle)) require(bundle).bundleAll(root).then(
   () => console.log(`[build] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`),

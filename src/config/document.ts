@@ -59,7 +59,8 @@ export class ConfigDocument {
   constructor(readonly text: string, readonly file: string) {
     const errors: jsonc.ParseError[] = [];
     this.tree = jsonc.parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
-    this.value = this.tree ? jsonc.getNodeValue(this.tree) : undefined;
+    // getNodeValue builds null-prototype objects; plain JSON values keep the rest of the code ordinary.
+    this.value = this.tree ? JSON.parse(JSON.stringify(jsonc.getNodeValue(this.tree))) : undefined;
     for (const e of errors) {
       this.syntaxProblems.push({
         code: 'syntax/' + jsonc.printParseErrorCode(e.error),
@@ -72,6 +73,8 @@ export class ConfigDocument {
     }
     if (this.tree) this.findDuplicateKeys(this.tree, []);
     if (!this.tree || text.trim() === '') {
+      // "Value expected" on an empty file says less than this does.
+      this.syntaxProblems.length = 0;
       this.syntaxProblems.push({
         code: 'syntax/empty', severity: 'error', path: [], start: 0, end: Math.min(1, text.length),
         message: 'The config is empty. Start from a template: run "Gradient Monitor: New Training Config", or write { "name": …, "data": …, "model": […], "loss": …, "optimizer": … }.',

@@ -25,7 +25,8 @@ export interface ConfigAnalysis {
 export function analyzeConfig(text: string, file: string, options: SemanticOptions = {}): ConfigAnalysis {
   const doc = new ConfigDocument(text, file);
   const problems: ConfigProblem[] = [...doc.syntaxProblems];
-  if (doc.value === undefined || problems.some(p => p.code === 'syntax/empty')) return { doc, problems };
+  // A broken document parses into a partial value: schema checks on it would mostly report the breakage again.
+  if (doc.value === undefined || problems.some(p => p.code.startsWith('syntax/') && p.code !== 'syntax/duplicate-key')) return { doc, problems };
   if (typeof doc.value !== 'object' || doc.value === null || Array.isArray(doc.value)) {
     problems.push(doc.problem('schema/type', 'error', [], 'A config must be a JSON object { … } with "name", "data", "model", "loss" and "optimizer".'));
     return { doc, problems };

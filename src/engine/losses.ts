@@ -14,6 +14,10 @@ export interface LossSpec {
 /** Mean loss over the batch. `labels`: int32 class ids [B] for classification, float32 [B, k] otherwise. */
 export function computeLoss(spec: LossSpec, output: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
+    // A regression loss on class labels (allowed, with a warning): compare with the one-hot targets.
+    const targets = !spec.classification && labels.dtype === 'int32'
+      ? tf.oneHot(labels as tf.Tensor1D, output.shape[output.shape.length - 1]!)
+      : labels;
     switch (spec.name) {
       case 'sparseCategoricalCrossentropy':
       case 'categoricalCrossentropy': {
@@ -33,12 +37,12 @@ export function computeLoss(spec: LossSpec, output: tf.Tensor, labels: tf.Tensor
         return tf.neg(tf.mean(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p)))))) as tf.Scalar;
       }
       case 'meanSquaredError':
-        return tf.mean(tf.squaredDifference(output, labels)) as tf.Scalar;
+        return tf.mean(tf.squaredDifference(output, targets)) as tf.Scalar;
       case 'meanAbsoluteError':
-        return tf.mean(tf.abs(tf.sub(output, labels))) as tf.Scalar;
+        return tf.mean(tf.abs(tf.sub(output, targets))) as tf.Scalar;
       case 'huber': {
         // δ = 1: quadratic within 1, linear outside (robust to outliers).
-        const err = tf.abs(tf.sub(output, labels));
+        const err = tf.abs(tf.sub(output, targets));
         const quad = tf.minimum(err, 1);
         return tf.mean(tf.add(tf.mul(0.5, tf.square(quad)), tf.sub(err, quad))) as tf.Scalar;
       }

@@ -9,7 +9,10 @@ import type {
 } from '../config/types';
 import type { JsonPath, LayerSummary } from '../protocol';
 import type { Dataset } from './data/types';
+import { registerChainedOps } from './chainedOps';
 import type { LossSpec } from './losses';
+
+registerChainedOps();
 
 export interface ModelVariable {
   /** Display name: `<layer>/<weight>`, e.g. `lstm_1/recurrent_kernel`. */
@@ -124,7 +127,8 @@ export function buildModel(config: ResolvedConfig, data: Dataset): BuiltModel {
   const nextSeed = () => (config.seed * 7919 + ++seedCounter * 104729) % 2147483647;
 
   config.model.forEach((layer, i) => {
-    const first = i === 0 ? { batchInputShape: [null, ...data.inputShape], dtype: data.inputDtype } : {};
+    // Only the shape: a layer's dtype is the dtype of its weights (an embedding casts its token ids itself).
+    const first = i === 0 ? { batchInputShape: [null, ...data.inputShape] } : {};
     const name = sanitizeName(layer.name);
     const built: tfl.layers.Layer[] = [];
     const act = layerActivation(layer);

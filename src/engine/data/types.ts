@@ -37,6 +37,8 @@ export interface DataContext {
   /** The workspace root: data paths must stay inside it (after resolving symlinks). */
   workspaceRoot: string;
   seed: number;
+  /** Refuse data files larger than this many bytes (default 512 MB, DATA_LIMITS.maxFileBytes). */
+  maxFileBytes?: number;
 }
 
 /** A problem with the data a user can fix: which file, where, and what to do. Never a stack trace. */

@@ -1,0 +1,79 @@
+// UnsortedSegmentSum (the gradient of Embedding/gather) for cpu and wasm, in one pass over the input.
+
+import { KernelConfig, KernelFunc, TensorInfo, UnsortedSegmentSumAttrs, util } from '@tensorflow/tfjs-core';
+import { CpuBackend, TypedArray, WasmBackend, cpuValues } from './backend_access';
+
+interface SegmentSumArgs {
+  inputs: { x: TensorInfo; segmentIds: TensorInfo };
+  attrs: UnsortedSegmentSumAttrs;
+}
+
+/**
+ * TF semantics: segmentIds' shape is a prefix of x's shape, each id names the output row its
+ * slice of x is added to, and ids outside [0, numSegments) are dropped (as TF's GPU kernel and
+ * tfjs' stock kernels do, where TF's CPU kernel would raise).
+ */
+function outputShape({ inputs: { x, segmentIds }, attrs: { numSegments } }: SegmentSumArgs): number[] {
+  const idsRank = segmentIds.shape.length;
+  util.assert(
+    util.arraysEqual(x.shape.slice(0, idsRank), segmentIds.shape),
+    () => `UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`,
+  );
+  return [numSegments, ...x.shape.slice(idsRank)];
+}
+
+/**
+ * Sums rows of x into out (zeroed by the caller). Float sums go through a Float64Array, like the
+ * stock cpu kernel (which sums in JS doubles): a padding token repeated a thousand times in a
+ * batch would otherwise lose ~1e-5 relative to float32 rounding at every add.
+ */
+function scatterRows(x: TypedArray, ids: TypedArray, out: TypedArray, rowSize: number, numSegments: number): void {
+  const acc = out instanceof Int32Array ? out : new Float64Array(out.length);
+  for (let i = 0; i < ids.length; i++) {
+    const segment = ids[i];
+    if (segment < 0 || segment >= numSegments) continue;
+    const from = i * rowSize;
+    const to = segment * rowSize;
+    for (let j = 0; j < rowSize; j++) acc[to + j] += x[from + j];
+  }
+  if (acc !== out) out.set(acc);
+}
+
+function checkDtype(x: TensorInfo): void {
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+    throw new Error(`UnsortedSegmentSum supports float32 and int32 x, got ${x.dtype}`);
+  }
+}
+
+function unsortedSegmentSumCpu(args: SegmentSumArgs & { backend: CpuBackend }): TensorInfo {
+  const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+  checkDtype(x);
+  const shape = outputShape(args);
+  // The output keeps x's dtype as TF does (the stock cpu kernel turned int32 into float32).
+  const out = x.dtype === 'int32' ? new Int32Array(util.sizeFromShape(shape)) : new Float32Array(util.sizeFromShape(shape));
+  scatterRows(cpuValues(backend, x), cpuValues(backend, segmentIds), out, util.sizeFromShape(shape.slice(1)), numSegments);
+  return backend.makeTensorInfo(shape, x.dtype, out);
+}
+
+function unsortedSegmentSumWasm(args: SegmentSumArgs & { backend: WasmBackend }): TensorInfo {
+  const { inputs: { x, segmentIds }, attrs: { numSegments }, backend } = args;
+  checkDtype(x);
+  const shape = outputShape(args);
+  const result = backend.makeOutput(shape, x.dtype);
+  const out = backend.typedArrayFromHeap(result);
+  out.fill(0); // malloc'ed memory is not zeroed
+  scatterRows(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(segmentIds), out, util.sizeFromShape(shape.slice(1)), numSegments);
+  return result;
+}
+
+export const unsortedSegmentSumCpuConfig: KernelConfig = {
+  kernelName: 'UnsortedSegmentSum',
+  backendName: 'cpu',
+  kernelFunc: unsortedSegmentSumCpu as unknown as KernelFunc,
+};
+
+export const unsortedSegmentSumWasmConfig: KernelConfig = {
+  kernelName: 'UnsortedSegmentSum',
+  backendName: 'wasm',
+  kernelFunc: unsortedSegmentSumWasm as unknown as KernelFunc,
+};
