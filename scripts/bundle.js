@@ -34,7 +34,8 @@ async function bundleAll(root) {
   // Stylesheets and icons go next to the webview bundles (served through asWebviewUri).
   const mediaOut = path.join(root, 'dist', 'media');
   fs.mkdirSync(mediaOut, { recursive: true });
-  for (const f of fs.readdirSync(path.join(root, 'media'), { recursive: true })) {
+  const mediaSrc = path.join(root, 'media');
+  for (const f of fs.existsSync(mediaSrc) ? fs.readdirSync(mediaSrc, { recursive: true }) : []) {
     const src = path.join(root, 'media', String(f));
     if (/\.(css|svg|png)$/.test(src) && fs.statSync(src).isFile()) fs.copyFileSync(src, path.join(mediaOut, path.basename(src)));
   }

@@ -20,6 +20,7 @@ interface ConvCase {
   x: Float32Array; filter: Float32Array; dy: Float32Array; dyShape: number[];
 }
 interface MatMulCase { aShape: number[]; bShape: number[]; transposeA: boolean; transposeB: boolean; a: Float32Array; b: Float32Array }
+interface FusedCase extends MatMulCase { bias?: Float32Array; biasShape?: number[]; activation: string; alpha?: Float32Array; alphaShape?: number[] }
 interface LayoutCase { x: Values; xShape: number[]; dtype: 'float32' | 'int32' | 'bool' }
 interface SliceCase extends LayoutCase { begin: number[]; size: number[] }
 interface SplitCase extends LayoutCase { sizes: number[] | number; axis: number }
@@ -29,12 +30,12 @@ type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
 interface ModelCase { kind: ModelKind; x: Float32Array | Int32Array; xShape: number[]; y: Float32Array; yShape: number[] }
 
 interface Cases {
-  segmentSum: SegmentSumCase[]; conv: ConvCase[]; bigConv: ConvCase; matMul: MatMulCase[];
+  segmentSum: SegmentSumCase[]; conv: ConvCase[]; bigConv: ConvCase; matMul: MatMulCase[]; fused: FusedCase[];
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
 }
 
 interface Results {
-  segmentSum: Values[]; filterGrad: (Values | string)[]; inputGrad: (Values | string)[]; matMul: Values[];
+  segmentSum: Values[]; filterGrad: (Values | string)[]; inputGrad: (Values | string)[]; matMul: Values[]; fused: Values[];
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
 }
@@ -109,6 +110,14 @@ function makeCases(): Cases {
   }
   matMul.push({ aShape: [3, 6, 5], bShape: [3, 4, 5], transposeA: false, transposeB: true, a: floats([3, 6, 5]), b: floats([3, 4, 5]) });
   matMul.push({ aShape: [1, 6, 5], bShape: [6, 4], transposeA: true, transposeB: false, a: floats([1, 6, 5]), b: floats([6, 4]) });
+  matMul.push({ aShape: [2, 3, 7, 5], bShape: [1, 1, 5, 6], transposeA: false, transposeB: false, a: floats([2, 3, 7, 5]), b: floats([1, 1, 5, 6]) });
+  matMul.push({ aShape: [64, 300], bShape: [300, 33], transposeA: false, transposeB: false, a: floats([64, 300]), b: floats([300, 33]) });
+
+  const fused: FusedCase[] = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'].map((activation, i) => ({
+    aShape: [7, 5], bShape: i % 2 ? [6, 5] : [5, 6], transposeA: false, transposeB: i % 2 === 1, a: floats([7, 5]), b: floats(i % 2 ? [6, 5] : [5, 6]),
+    bias: floats([6]), biasShape: [6], activation, alpha: activation === 'prelu' ? floats([6]) : undefined, alphaShape: [6],
+  }));
+  fused.push({ aShape: [5, 7], bShape: [5, 6], transposeA: true, transposeB: false, a: floats([5, 7]), b: floats([5, 6]), activation: 'relu' });
 
   const layout = (xShape: number[], dtype: LayoutCase['dtype'] = 'float32'): LayoutCase => {
     const n = xShape.reduce((a, b) => a * b, 1);
@@ -166,7 +175,7 @@ function makeCases(): Cases {
   }));
   models.push({ kind: 'mlp', x: floats([BATCH, 20]), xShape: [BATCH, 20], y: oneHot(BATCH, 3), yShape: [BATCH, 3] });
 
-  return { segmentSum, conv: convCases, bigConv, matMul, slice, split, transpose, binary, models };
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models };
 }
 
 const VOCAB = 50;
@@ -242,6 +251,10 @@ function computeAll(cases: Cases, backend: string): Results {
     bigInputGrad: inputGrad(cases.bigConv),
     matMul: cases.matMul.map((c) => run('BatchMatMul', { a: tf.tensor(c.a, c.aShape), b: tf.tensor(c.b, c.bShape) },
       { transposeA: c.transposeA, transposeB: c.transposeB })),
+    fused: cases.fused.map((c) => run('_FusedMatMul', {
+      a: tf.tensor(c.a, c.aShape), b: tf.tensor(c.b, c.bShape),
+      ...(c.bias ? { bias: tf.tensor(c.bias, c.biasShape) } : {}), ...(c.alpha ? { preluActivationWeights: tf.tensor(c.alpha, c.alphaShape) } : {}),
+    }, { transposeA: c.transposeA, transposeB: c.transposeB, activation: c.activation, leakyreluAlpha: 0.3 })),
     slice: cases.slice.map((c) => run('Slice', { x: layoutTensor(c) }, { begin: c.begin, size: c.size })),
     split: cases.split.map((c) => tf.tidy(() => (tf.engine().runKernel('SplitV', { x: layoutTensor(c) },
       { numOrSizeSplits: c.sizes, axis: c.axis } as never) as unknown as tf.Tensor[]).map((t) => t.dataSync() as Values))),
@@ -417,9 +430,16 @@ if (require.main === module) {
       });
     });
 
-    describe('BatchMatMul (wasm)', () => {
-      it('matches the stock cpu kernel for every transpose combination and batched products', () => {
-        cases.matMul.forEach((c, i) => assertClose(wasm.project.matMul[i], cpu.stock!.matMul[i], 1e-5, `${c.aShape}x${c.bShape} tA=${c.transposeA} tB=${c.transposeB}`));
+    describe('BatchMatMul and _FusedMatMul', () => {
+      const label = (c: MatMulCase) => `${c.aShape}x${c.bShape} tA=${c.transposeA} tB=${c.transposeB}`;
+      it('cpu matches the stock cpu kernel for every transpose combination and batched products', () => {
+        cases.matMul.forEach((c, i) => assertClose(cpu.project.matMul[i], cpu.stock!.matMul[i], 1e-6, label(c)));
+      });
+      it('wasm matches the stock cpu kernel for every transpose combination and batched products', () => {
+        cases.matMul.forEach((c, i) => assertClose(wasm.project.matMul[i], cpu.stock!.matMul[i], 1e-5, label(c)));
+      });
+      it('cpu _FusedMatMul matches the stock kernel with bias and every activation', () => {
+        cases.fused.forEach((c, i) => assertClose(cpu.project.fused[i], cpu.stock!.fused[i], 1e-6, `${c.activation} ${label(c)}`));
       });
     });
 

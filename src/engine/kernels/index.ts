@@ -7,6 +7,7 @@ import { broadcastingCpuConfigs, broadcastingWasmConfigs } from './broadcast';
 import { conv2DBackpropFilterCpuConfig, conv2DBackpropFilterWasmConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputWasmConfig } from './conv2d_backprop_input';
 import { sliceCpuConfig, splitVCpuConfig, transposeCpuConfig } from './cpu_layout';
+import { batchMatMulCpuConfig, fusedMatMulCpuConfig } from './cpu_mat_mul';
 import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
@@ -18,7 +19,7 @@ import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
 const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   cpu: [
     unsortedSegmentSumCpuConfig, conv2DBackpropFilterCpuConfig, splitVCpuConfig, sliceCpuConfig, transposeCpuConfig,
-    ...broadcastingCpuConfigs,
+    batchMatMulCpuConfig, fusedMatMulCpuConfig, ...broadcastingCpuConfigs,
   ],
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
