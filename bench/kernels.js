@@ -30,10 +30,12 @@ if (!backendName) {
 }
 
 // tfjs' cpu backend prints a banner recommending tfjs-node at its first op; keep the tables readable.
-const log = console.log;
-console.log = (...parts) => {
-  if (!/looks like you are running TensorFlow\.js in Node\.js|^=+$|^\s*$/.test(String(parts[0]))) log(...parts);
-};
+for (const level of ['log', 'warn']) {
+  const print = console[level];
+  console[level] = (...parts) => {
+    if (!/looks like you are running TensorFlow\.js in Node\.js/.test(String(parts[0]))) print(...parts);
+  };
+}
 
 const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');
@@ -107,8 +109,9 @@ function kernelBench() {
   mm(32, 256, 64, false, true); // LSTM dx = dy W^T
   mm(64, 32, 192, true, false); // GRU
   mm(784, 64, 128, true, false); // MLP dW1
-  mm(64, 128, 784, false, true); // MLP dx (not needed for training; dh1 has this shape class)
-  mm(64, 128, 128, false, true); // MLP dh1
+    mm(64, 128, 128, false, true); // MLP dh1
+  mm(32, 64, 256, false, false); // LSTM forward x W (cpu: the plain product is slow too)
+  mm(64, 784, 128, false, false); // MLP forward
 
   const gates = tf.randomNormal([32, 256]);
   compare('SplitV [32,256] into 4 on axis 1 (LSTM gates)', 'SplitV', kernel('SplitV', { x: gates }, { numOrSizeSplits: 4, axis: 1 }));
@@ -147,12 +150,20 @@ function buildModel(kind) {
  * missing (wasm) or take seconds (cpu), i.e. the least needed to train these models; the project's full set.
  */
 const MINIMAL = ['UnsortedSegmentSum', 'Conv2DBackpropFilter'];
+let stockMinimal; // the stock configs of MINIMAL (undefined where missing), taken before any registration
+let projectMinimal;
 function useKernels(set) {
-  kernels.registerProjectKernels(backendName);
-  const minimal = MINIMAL.map((name) => tf.getKernel(name, backendName));
-  if (set === 'project') return;
+  const swap = (name, config) => {
+    if (tf.getKernel(name, backendName) === config) return;
+    if (tf.getKernel(name, backendName) !== undefined) tf.unregisterKernel(name, backendName);
+    if (config !== undefined) tf.registerKernel(config);
+  };
+  if (set === 'project') {
+    kernels.registerProjectKernels(backendName);
+    return;
+  }
   kernels.unregisterProjectKernels(backendName);
-  if (set === 'minimal') minimal.forEach((config) => tf.registerKernel(config));
+  MINIMAL.forEach((name, i) => swap(name, set === 'minimal' ? projectMinimal[i] : stockMinimal[i]));
 }
 
 function stepBench() {
@@ -204,6 +215,9 @@ function stepBench() {
   require(backendName === 'cpu' ? '@tensorflow/tfjs-backend-cpu' : '@tensorflow/tfjs-backend-wasm');
   await tf.setBackend(backendName);
   await tf.ready();
+  stockMinimal = MINIMAL.map((name) => tf.getKernel(name, backendName));
+  kernels.registerProjectKernels(backendName);
+  projectMinimal = MINIMAL.map((name) => tf.getKernel(name, backendName));
   console.log(`\n[${backendName}] project kernels: ${kernels.registerProjectKernels(backendName).join(', ')}`);
   kernelBench();
   stepBench();

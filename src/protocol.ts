@@ -204,8 +204,17 @@ export interface StepEvent {
   globalNorm?: number;
   clippedGlobalNorm?: number;
   stats?: StepStats;
+  /** Set at the first step with NaN/Inf: where it appeared first (forward pass, gradients, weights or just the loss). */
+  nonFinite?: NonFiniteOrigin;
   stepMs: number;
   time: number;
+}
+
+export interface NonFiniteOrigin {
+  step: number;
+  where: 'loss' | 'forward' | 'gradient' | 'weight';
+  /** forward: the first layer whose output was non-finite; gradient: the first layer in backward order. */
+  layer?: string;
 }
 
 export interface ValidationEvent {
@@ -255,7 +264,7 @@ export interface RunSummary {
   /** Per layer: last and median gradient norm over the run. */
   layers: { layer: string; index: number; lastGradNorm: number; medianGradNorm: number; nonFinite: boolean }[];
   findings: Finding[];
-  firstNonFinite?: { step: number; layer?: string; where: 'loss' | 'gradient' | 'weight' };
+  firstNonFinite?: NonFiniteOrigin;
   startedAt: string;
   endedAt: string;
   durationMs: number;

@@ -3,6 +3,7 @@
 
 import * as path from 'path';
 import { analyzeConfigFile } from '../config';
+import { describeNonFinite } from '../diagnosis/describe';
 import { preflightChecks } from '../diagnosis/preflight';
 import { gradientCheck } from '../engine/gradcheck';
 import { defaultWorkspaceRoot, positionProblems, prepareRun, runTraining, type PositionedProblem } from '../engine/run';
@@ -103,6 +104,7 @@ class ProgressRenderer {
   private lastLine = 0;
   private lastNorm?: number;
   private avgStepMs?: number;
+  private readonly shown = new Map<string, Finding['severity']>();
   private drawn = false;
   private readonly tty = Boolean(process.stderr.isTTY);
 
@@ -126,9 +128,13 @@ class ProgressRenderer {
         if (e.globalNorm !== undefined) this.lastNorm = e.globalNorm;
         this.progress(e);
         break;
-      case 'finding':
-        this.print(findingLine(e.finding));
+      case 'finding': {
+        // Findings are re-sent as they evolve; the terminal shows each once, and again if it gets worse.
+        const before = this.shown.get(e.finding.id);
+        if (before === undefined || SEVERITY_RANK[e.finding.severity] < SEVERITY_RANK[before]) this.print(findingLine(e.finding));
+        this.shown.set(e.finding.id, e.finding.severity);
         break;
+      }
       case 'epoch-end':
         this.print(`epoch ${e.epoch + 1}: loss ${fmt(e.trainLoss)}${e.trainAccuracy !== undefined ? ` acc ${fmt(e.trainAccuracy, 3)}` : ''}${e.valLoss !== undefined ? ` · val loss ${fmt(e.valLoss)}` : ''}${e.valAccuracy !== undefined ? ` val acc ${fmt(e.valAccuracy, 3)}` : ''}`);
         break;
@@ -179,6 +185,8 @@ class ProgressRenderer {
   }
 }
 
+const SEVERITY_RANK = { error: 0, warning: 1, info: 2 };
+
 function findingLine(f: Finding): string {
   const where = f.firstStep !== undefined ? ` (step ${f.firstStep}${f.lastStep !== undefined && f.lastStep !== f.firstStep ? `–${f.lastStep}` : ''})` : '';
   return `${severityLabel(f.severity)} ${dim(`[${f.rule}]`)} ${f.title}${where}`;
@@ -206,7 +214,7 @@ export function summaryReport(summary: RunSummary, layers: LayerSummary[] | unde
   if (summary.firstNonFinite) {
     const n = summary.firstNonFinite;
     lines.push('');
-    lines.push(red(`Non-finite ${n.where}${n.layer ? ` in ${n.layer}` : ''} first at step ${n.step}.`));
+    lines.push(red(`First non-finite value: ${describeNonFinite(n)}.`));
   }
   if (summary.findings.length) {
     lines.push('');

@@ -1,14 +1,21 @@
-// The diagnosis rules over the per-step statistics. Each rule keeps its own state over the run and reports
-// findings with their evidence and fixes; thresholds come from monitor.thresholds (see thresholds.ts).
+// The diagnosis rules over the per-step statistics. Each rule keeps its own state over the run, compares a
+// layer with its own recent history where it can (adaptive rather than fixed constants), and reports findings
+// with evidence, a plain-language explanation and ranked fixes. Thresholds: monitor.thresholds (thresholds.ts).
 
 import type { MonitorThresholds, ResolvedConfig } from '../config/types';
-import type { Finding, LayerSummary, RunEvent } from '../protocol';
-import { clipByGlobalNorm, scaleLearningRate, useAdam } from './fixes';
+import type { Finding, LayerStats, LayerSummary, RunEvent, Severity, StepEvent, SuggestedFix } from '../protocol';
+import { describeNonFinite } from './describe';
+import {
+  accumulate, addNormalization, clipByGlobalNorm, clipByValue, compact, gatedRecurrent, heInitialization, leakyRelu,
+  orthogonalRecurrent, saturatingLayers, scaleLearningRate, useAdam, useRelu, useSelu,
+} from './fixes';
 
 export interface RuleContext {
   config: ResolvedConfig;
   layers: LayerSummary[];
   thresholds: Required<MonitorThresholds>;
+  /** Shared run history (global norms, losses) that several rules read. */
+  history: RunHistory;
 }
 
 export interface RuleInstance {
@@ -22,6 +29,157 @@ export interface Rule {
 
 export const DOCS_BASE = 'https://github.com/gradmon/gradient-monitor/blob/main/docs/rules.md';
 
+// ---------------------------------------------------------------------------------------------------------
+// History
+
+/** A bounded window of recent values with median and quantiles. */
+export class Window {
+  private readonly values: number[] = [];
+  constructor(readonly size: number) {}
+  push(v: number): void {
+    this.values.push(v);
+    if (this.values.length > this.size) this.values.shift();
+  }
+  get length(): number { return this.values.length; }
+  get all(): readonly number[] { return this.values; }
+  quantile(q: number): number {
+    if (!this.values.length) return NaN;
+    const s = [...this.values].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  }
+  median(): number { return this.quantile(0.5); }
+  last(): number { return this.values[this.values.length - 1]; }
+}
+
+/** What several rules need: the global norm's healthy history, the loss curve. */
+export class RunHistory {
+  /** Global norms of steps no rule has flagged: the basis for suggested clipping thresholds. */
+  readonly healthyGlobalNorms: Window;
+  readonly losses: Window;
+  /** Exponential moving average of the loss (smooths mini-batch noise). */
+  smoothedLoss = NaN;
+  initialLoss = NaN;
+  bestSmoothedLoss = Infinity;
+  stepsSinceImprovement = 0;
+  monitoredSteps = 0;
+
+  constructor(window: number) {
+    this.healthyGlobalNorms = new Window(Math.max(window * 4, 200));
+    this.losses = new Window(window);
+  }
+
+  observe(e: StepEvent): void {
+    if (e.stats) this.monitoredSteps++;
+    if (!Number.isFinite(e.loss)) return;
+    this.losses.push(e.loss);
+    if (Number.isNaN(this.initialLoss)) this.initialLoss = e.loss;
+    this.smoothedLoss = Number.isNaN(this.smoothedLoss) ? e.loss : 0.9 * this.smoothedLoss + 0.1 * e.loss;
+    // "Improvement" means 1% below the best smoothed loss so far.
+    if (this.smoothedLoss < this.bestSmoothedLoss * 0.99) {
+      this.bestSmoothedLoss = this.smoothedLoss;
+      this.stepsSinceImprovement = 0;
+    } else {
+      this.stepsSinceImprovement++;
+    }
+  }
+
+  /** A clipping threshold from the run's own healthy norms: 2× their median (Pascanu et al.: ½–10× works). */
+  clipThreshold(): { value: number; basis: string } {
+    const m = this.healthyGlobalNorms.median();
+    if (!Number.isFinite(m) || m <= 0) return { value: 1, basis: 'a common starting point' };
+    return { value: 2 * m, basis: `≈ 2× the median healthy global norm ${m.toPrecision(2)}` };
+  }
+
+  stalled(window: number): boolean {
+    return this.stepsSinceImprovement >= window;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : Number(x.toPrecision(3)).toString()) : String(x));
+
+/** Layers with trainable weights, in model order (statistics exist only for these). */
+function weighted(e: StepEvent): LayerStats[] {
+  return e.stats?.layers ?? [];
+}
+
+function isRecurrent(type: string): boolean {
+  return type === 'simpleRNN' || type === 'lstm' || type === 'gru';
+}
+
+/** Counts consecutive monitored steps a condition holds, per key; reports when it reaches `patience`. */
+class Persistence {
+  private readonly runs = new Map<string, { count: number; first: number }>();
+  update(key: string, holds: boolean, step: number): { count: number; first: number } | undefined {
+    if (!holds) {
+      this.runs.delete(key);
+      return undefined;
+    }
+    const r = this.runs.get(key) ?? { count: 0, first: step };
+    r.count++;
+    this.runs.set(key, r);
+    return r;
+  }
+}
+
+/** A finding that evolves: first step fixed, last step and evidence updated while the condition lasts. */
+class Tracked {
+  private readonly open = new Map<string, Finding>();
+  report(f: Finding): Finding {
+    const prev = this.open.get(f.id);
+    if (prev) {
+      f.firstStep = prev.firstStep;
+      if (SEVERITY_RANK[prev.severity] < SEVERITY_RANK[f.severity]) f.severity = prev.severity;
+    }
+    this.open.set(f.id, f);
+    return f;
+  }
+  get(id: string): Finding | undefined { return this.open.get(id); }
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+function base(rule: string, kind: Finding['kind'], severity: Severity, title: string, explanation: string, extra: Partial<Finding>): Finding {
+  return {
+    id: extra.layer ? `${rule}:${extra.layer}` : rule,
+    rule, kind, severity, title, explanation,
+    evidence: {}, jsonPath: [], fixes: [],
+    docs: `${DOCS_BASE}#${rule}`,
+    ...extra,
+  };
+}
+
+/** Steps after which an explosion counts as "after a healthy start" rather than "from the start". */
+const EARLY_STEPS = 10;
+
+/**
+ * Ranked fixes for exploding or non-finite gradients. Recurrent layers: clipping first (Pascanu et al. 2013
+ * made it the standard cure for RNNs). An explosion from the very first steps: the learning rate is simply too
+ * large, so lower it first. Spikes after a healthy start: clip at 2× the healthy norm.
+ */
+function explosionFixes(ctx: RuleContext, layerIndex: number | undefined, firstStep: number): SuggestedFix[] {
+  const clip = ctx.history.clipThreshold();
+  const layer = layerIndex !== undefined ? ctx.config.model[layerIndex] : undefined;
+  const recurrent = layer !== undefined && isRecurrent(layer.type);
+  const hasGlobalClip = ctx.config.clipping.some(c => c.mode === 'globalNorm');
+  const clipFix = hasGlobalClip ? undefined : clipByGlobalNorm(clip.value, clip.basis);
+  const lower = scaleLearningRate(ctx.config, 0.1);
+  const early = firstStep < EARLY_STEPS && !recurrent;
+  return compact([
+    early ? lower : clipFix,
+    early ? clipFix : lower,
+    layer?.type === 'simpleRNN' ? gatedRecurrent(ctx.config, layerIndex) : undefined,
+    recurrent ? orthogonalRecurrent(ctx.config, layerIndex!) : undefined,
+    ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config),
+    ctx.config.clipping.length ? undefined : clipByValue(clip.value / 10),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rules
+
 /** NaN/Inf in the loss, a gradient or a weight: the first step, and the layer where it appeared first. */
 export const nonFiniteRule: Rule = {
   id: 'non-finite',
@@ -29,53 +187,345 @@ export const nonFiniteRule: Rule = {
     let reported = false;
     return {
       observe(e) {
-        if (reported || e.type !== 'step') return [];
-        const lossBad = !Number.isFinite(e.loss);
-        const layers = e.stats?.layers ?? [];
-        // Backpropagation runs last layer → first: the origin is the highest layer with non-finite gradients.
-        let origin: string | undefined;
-        let originIndex: number | undefined;
-        let where: 'gradient' | 'weight' | 'loss' = 'loss';
-        for (let i = layers.length - 1; i >= 0; i--) {
-          if (layers[i].grad.nanCount + layers[i].grad.infCount > 0) { origin = layers[i].layer; originIndex = layers[i].index; where = 'gradient'; break; }
-        }
-        if (!origin) {
-          const w = layers.find(l => l.variables.some(v => v.weightNonFinite > 0));
-          if (w) { origin = w.layer; originIndex = w.index; where = 'weight'; }
-        }
-        if (!lossBad && !origin) return [];
+        // The trainer localizes it (forward pass first, then gradients in backward order, then weights).
+        if (reported || e.type !== 'step' || !e.nonFinite) return [];
         reported = true;
-        const layer = layers.find(l => l.layer === origin);
-        const evidence: Record<string, number | string> = { step: e.step, loss: String(e.loss) };
-        if (layer) {
-          evidence.nanCount = layer.grad.nanCount;
-          evidence.infCount = layer.grad.infCount;
-          evidence.gradNorm = String(layer.gradNorm);
+        const n = e.nonFinite;
+        const layer = n.layer !== undefined ? ctx.layers.find(l => l.name === n.layer) : undefined;
+        const stats = weighted(e).find(l => l.layer === n.layer);
+        const evidence: Record<string, number | string> = { step: n.step, where: n.where, loss: fmt(e.loss) };
+        if (stats) {
+          evidence.nanGradients = stats.grad.nanCount;
+          evidence.infGradients = stats.grad.infCount;
         }
-        const lastFinite = layers.filter(l => Number.isFinite(l.gradNorm)).map(l => `${l.layer}=${l.gradNorm.toPrecision(3)}`).join(', ');
-        if (lastFinite) evidence.finiteLayers = lastFinite;
-        const finding: Finding = {
-          id: 'non-finite',
-          rule: 'non-finite',
-          kind: 'nonFinite',
-          severity: 'error',
-          title: origin
-            ? `NaN/Inf ${where === 'weight' ? 'weights' : 'gradients'} in ${origin} at step ${e.step}${lossBad ? ` (loss ${e.loss})` : ''}`
-            : `Loss became ${e.loss} at step ${e.step}`,
-          explanation: 'A NaN or infinite value poisons every later update: the model stops learning for good. It usually follows exploding gradients (a learning rate too large, no clipping), a log of zero, or a division by a vanishing variance.',
-          layer: origin,
-          layerIndex: originIndex,
-          firstStep: e.step,
-          lastStep: e.step,
-          evidence,
-          jsonPath: originIndex !== undefined ? ['model', originIndex] : ['loss'],
-          fixes: [clipByGlobalNorm(1, 'a common starting point'), scaleLearningRate(ctx.config, 0.1), useAdam(ctx.config)],
-          docs: `${DOCS_BASE}#non-finite`,
-        };
-        return [finding];
+        const healthy = ctx.history.healthyGlobalNorms;
+        if (healthy.length) evidence.lastHealthyGlobalNorm = fmt(healthy.last());
+        return [base('non-finite', 'nonFinite', 'error', describeNonFinite(n),
+          `A NaN or infinite value poisons every later update: the model stops learning for good. ${n.where === 'forward' ? `The forward pass produced it first in ${n.layer}: its inputs or weights had grown too large for float32.` : n.where === 'gradient' ? `Backpropagation produced it first in ${n.layer}.` : ''} It usually follows exploding gradients (a learning rate too large, no clipping), a log of zero, or a division by a vanishing variance.`,
+          {
+            id: 'non-finite', layer: n.layer, layerIndex: layer?.index, firstStep: n.step, lastStep: n.step, evidence,
+            jsonPath: layer ? ['model', layer.index] : ['loss'],
+            fixes: explosionFixes(ctx, layer?.index, n.step),
+          })];
       },
     };
   },
 };
 
-export const RULES: Rule[] = [nonFiniteRule];
+/**
+ * Exploding gradients: a layer's norm far above its own recent median (adaptive, not a fixed constant), or
+ * the first-to-last layer ratio above AUTOTRAINER's 70. One finding for the run, pointing at the layer whose
+ * norm jumped most. With clipping active and the loss not rising, a spike is info: clipping is handling it.
+ */
+export const explosionRule: Rule = {
+  id: 'exploding-gradients',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const windows = new Map<string, Window>();
+    const maxHealthy = new Map<string, number>();
+    const persist = new Persistence();
+    const tracked = new Tracked();
+    /** With fewer samples than this, a jump only counts if the loss rose as well (less history, more proof). */
+    const warmup = 5;
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !e.stats) return [];
+        const out: Finding[] = [];
+        const layers = weighted(e);
+        const h = ctx.history;
+        const lossRising = Number.isFinite(h.initialLoss) && (!Number.isFinite(e.loss) || e.loss > 1.5 * h.initialLoss);
+        const spikes: { layer: LayerStats; factor: number; median: number }[] = [];
+        for (const l of layers) {
+          if (!Number.isFinite(l.gradNorm)) continue; // the non-finite rule owns those
+          let w = windows.get(l.layer);
+          if (!w) windows.set(l.layer, (w = new Window(t.window)));
+          const median = w.median();
+          const factor = median > 0 ? l.gradNorm / median : 0;
+          // Above its recent median AND above anything this layer has shown healthy: near convergence norms
+          // shrink and a 10× jump from a tiny value is ordinary mini-batch noise, not an explosion.
+          const highest = maxHealthy.get(l.layer) ?? 0;
+          const spike = w.length >= 1 && factor > t.explosionFactor && l.gradNorm > highest && (w.length >= warmup || lossRising);
+          if (spike) spikes.push({ layer: l, factor, median });
+          else {
+            // Only unflagged values feed the baseline, so a long explosion does not become the new normal.
+            w.push(l.gradNorm);
+            if (l.gradNorm > highest) maxHealthy.set(l.layer, l.gradNorm);
+          }
+        }
+        const run = persist.update('spike', spikes.length > 0, e.step);
+        if (run) {
+          const worst = spikes.reduce((a, b) => (b.factor > a.factor ? b : a));
+          const l = worst.layer;
+          const clipping = ctx.config.clipping.length > 0;
+          const severity: Severity = clipping && !lossRising ? 'info' : run.count >= t.patience || lossRising ? 'error' : 'warning';
+          const prev = tracked.get('exploding-gradients');
+          const origin = prev?.layer ?? l.layer;
+          const originIndex = prev?.layerIndex ?? l.index;
+          out.push(tracked.report(base('exploding-gradients', 'explosion', severity,
+            severity === 'info' ? `Gradient spikes in ${origin} from step ${run.first}, held by clipping` : `Exploding gradients in ${origin} from step ${run.first}`,
+            `The gradient norm of ${l.layer} jumped to ${fmt(l.gradNorm)}, ${fmt(worst.factor)}× its recent median ${fmt(worst.median)}${spikes.length > 1 ? ` (also ${spikes.filter(x => x !== worst).map(x => `${x.layer.layer} ${fmt(x.factor)}×`).join(', ')})` : ''}. Steps this large throw the weights far across the loss surface${lossRising ? ', and the loss is rising' : ''}; if it keeps growing the run ends in NaN.`,
+            {
+              id: 'exploding-gradients', layer: origin, layerIndex: originIndex, firstStep: run.first, lastStep: e.step, jsonPath: ['model', originIndex],
+              evidence: {
+                step: e.step, gradNorm: fmt(l.gradNorm), recentMedian: fmt(worst.median), factor: fmt(worst.factor), threshold: `${t.explosionFactor}× median`,
+                globalNorm: fmt(e.stats.globalNorm), loss: fmt(e.loss), initialLoss: fmt(h.initialLoss), stepsAbove: run.count,
+              },
+              fixes: explosionFixes(ctx, originIndex, run.first),
+            })));
+        }
+        let ratioFlagged = false;
+        // AUTOTRAINER's ratio test: the first layer's gradient dwarfing the last's.
+        if (layers.length >= 2) {
+          const first = layers[0];
+          const last = layers[layers.length - 1];
+          const ratio = first.gradNorm / last.gradNorm;
+          const rrun = persist.update('ratio', Number.isFinite(ratio) && ratio > t.explosionRatio, e.step);
+          // One step is proof enough at the first monitored step (it decides the first update, and nothing is
+          // noisy yet) or far beyond the threshold (10×); otherwise the ratio must persist.
+          if (rrun && (rrun.count >= t.patience || ratio > 10 * t.explosionRatio || h.monitoredSteps === 0)) {
+            ratioFlagged = true;
+            // Localize: the layer where the gradient grows most on its way back (its norm over its successor's).
+            let origin = first;
+            let jump = 0;
+            for (let i = 0; i < layers.length - 1; i++) {
+              const j = layers[i].gradNorm / layers[i + 1].gradNorm;
+              if (Number.isFinite(j) && j > jump) { jump = j; origin = layers[i]; }
+            }
+            const held = ctx.config.clipping.length > 0 && !lossRising;
+            const prev = tracked.get('exploding-gradients-ratio');
+            const originName = prev?.layer ?? origin.layer;
+            const originIndex = prev?.layerIndex ?? origin.index;
+            out.push(tracked.report(base('exploding-gradients-ratio', 'explosion', held ? 'info' : 'warning',
+              `Exploding gradients in ${originName} from step ${rrun.first}: ${first.layer}'s norm is ${fmt(ratio)}× ${last.layer}'s`,
+              `Backpropagation multiplies the gradient by each layer's Jacobian; when those exceed 1 it grows layer by layer toward the input. Here it grows most through ${origin.layer} (${fmt(jump)}× its successor's norm). A first-to-last ratio above ${t.explosionRatio} marks exploding gradients (AUTOTRAINER).`,
+              {
+                id: 'exploding-gradients-ratio', layer: originName, layerIndex: originIndex, firstStep: rrun.first, lastStep: e.step, jsonPath: ['model', originIndex],
+                evidence: { step: e.step, ratio: fmt(ratio), firstLayerNorm: fmt(first.gradNorm), lastLayerNorm: fmt(last.gradNorm), growthThroughLayer: fmt(jump), threshold: t.explosionRatio },
+                fixes: explosionFixes(ctx, originIndex, rrun.first),
+              })));
+          }
+        }
+        if (!run && !ratioFlagged && Number.isFinite(e.stats.globalNorm)) h.healthyGlobalNorms.push(e.stats.globalNorm);
+        return out;
+      },
+    };
+  },
+};
+
+/**
+ * Vanishing gradients: early layers' norms orders of magnitude below the last layer's and near zero
+ * (AUTOTRAINER: ratio < 1e-3 and first-layer norm < 1e-4), or a layer's mean |gradient| below 1e-7
+ * (DeepDiagnosis). An error when the loss has stalled as well.
+ */
+export const vanishingRule: Rule = {
+  id: 'vanishing-gradients',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const persist = new Persistence();
+    const tracked = new Tracked();
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !e.stats) return [];
+        const layers = weighted(e);
+        if (layers.length === 0) return [];
+        const out: Finding[] = [];
+        const last = layers[layers.length - 1];
+        const stalled = ctx.history.stalled(t.window);
+        for (const l of layers.slice(0, -1)) {
+          if (l.type === 'batchNormalization' || l.type === 'layerNormalization') continue;
+          // A ReLU layer whose gradient is mostly exact zeros is dying, not vanishing: the dead-ReLU rule says so.
+          const act = ctx.layers.find(x => x.index === l.index)?.activation;
+          if ((act === 'relu' || act === 'relu6') && l.grad.zeroFraction >= t.deadReluFraction) continue;
+          const ratio = l.gradNorm / last.gradNorm;
+          // RMS of the gradient: ≥ mean |g|, so "RMS below 1e-7" implies DeepDiagnosis' mean |g| < 1e-7.
+          const rms = l.grad.size ? l.gradNorm / Math.sqrt(l.grad.size) : 0;
+          // AUTOTRAINER's pair (ratio < 1e-3 and norm < 1e-4), or the same ratio while the loss has stalled: three
+          // orders of magnitude lost on the way back and no progress is vanishing whatever the absolute scale.
+          const byRatio = Number.isFinite(ratio) && ratio < t.vanishingRatio && (l.gradNorm < t.vanishingNorm || stalled);
+          const tiny = Number.isFinite(rms) && rms < t.tinyGradient && l.grad.zeroFraction < 0.99;
+          const run = persist.update(l.layer, byRatio || tiny, e.step);
+          if (!run || run.count < t.patience) continue;
+          const upstream = layers.filter(x => x.index > l.index && x !== last).map(x => x.layer);
+          const saturating = saturatingLayers(ctx.config).filter(s => s.index >= l.index);
+          out.push(tracked.report(base('vanishing-gradients', 'vanishing', stalled ? 'error' : 'warning',
+            `Vanishing gradients in ${l.layer} from step ${run.first}${stalled ? ' (loss stalled)' : ''}`,
+            `${l.layer}'s gradient norm is ${fmt(l.gradNorm)}, ${fmt(ratio)}× the last layer's: the learning signal shrinks on its way back through ${upstream.length ? upstream.join(', ') : 'the layers above'} and barely moves these weights.${saturating.length ? ` Sigmoid/tanh layers (${saturating.map(s => s.name).join(', ')}) pass back at most 0.25×/1× of the gradient, less when saturated.` : ''}`,
+            {
+              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index],
+              evidence: { step: e.step, gradNorm: fmt(l.gradNorm), lastLayerNorm: fmt(last.gradNorm), ratio: fmt(ratio), rms: fmt(rms), lossStalledSteps: ctx.history.stepsSinceImprovement, thresholds: `ratio < ${t.vanishingRatio} and norm < ${t.vanishingNorm}, or RMS < ${t.tinyGradient}` },
+              fixes: compact([
+                useRelu(ctx.config),
+                addNormalization(ctx.config, ctx.config.model.some(m => isRecurrent(m.type)) ? 'layerNormalization' : 'batchNormalization', saturating.length ? saturating.map(s => s.index) : [l.index]),
+                gatedRecurrent(ctx.config),
+                useSelu(ctx.config),
+                ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config),
+              ]),
+            })));
+        }
+        return out;
+      },
+    };
+  },
+};
+
+/** Dying ReLU: most of a ReLU layer's gradient exactly zero (AUTOTRAINER: ≥ 70%), its units silent. */
+export const deadReluRule: Rule = {
+  id: 'dead-relu',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const persist = new Persistence();
+    const tracked = new Tracked();
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !e.stats) return [];
+        const out: Finding[] = [];
+        for (const l of weighted(e)) {
+          const act = ctx.layers.find(x => x.index === l.index)?.activation;
+          if (act !== 'relu' && act !== 'relu6') continue;
+          const dead = l.grad.zeroFraction >= t.deadReluFraction;
+          const run = persist.update(l.layer, dead, e.step);
+          if (!run || run.count < t.patience) continue;
+          const units = l.activation ? `${fmt(100 * l.activation.deadUnitFraction)}% of its units output 0 for the whole batch` : 'its units are mostly silent';
+          out.push(tracked.report(base('dead-relu', 'deadRelu', 'warning',
+            `Dying ReLU in ${l.layer} from step ${run.first}: ${fmt(100 * l.grad.zeroFraction)}% of its gradient is exactly 0`,
+            `A ReLU unit whose input stays negative outputs 0 and passes back no gradient, so it never recovers; ${units}. Large updates (a high learning rate) or a negative bias push units there.`,
+            {
+              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index, 'activation'],
+              evidence: { step: e.step, zeroGradientFraction: fmt(l.grad.zeroFraction), deadUnits: l.activation ? fmt(l.activation.deadUnitFraction) : 'n/a', threshold: t.deadReluFraction },
+              fixes: compact([leakyRelu(ctx.config, l.index), heInitialization(ctx.config, l.index), scaleLearningRate(ctx.config, 0.1), addNormalization(ctx.config, 'batchNormalization', [Math.max(0, l.index - 1)])]),
+            })));
+        }
+        return out;
+      },
+    };
+  },
+};
+
+/** Saturated sigmoid/tanh: most pre-activations at |x| ≥ 5 where the derivative is ~0 (DeepDiagnosis: > 50%). */
+export const saturationRule: Rule = {
+  id: 'saturation',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const persist = new Persistence();
+    const tracked = new Tracked();
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !e.stats) return [];
+        const out: Finding[] = [];
+        for (const l of weighted(e)) {
+          const a = l.activation;
+          if (!a || !['sigmoid', 'tanh', 'hardSigmoid'].includes(a.activation)) continue;
+          const run = persist.update(l.layer, a.saturatedFraction > t.saturationFraction, e.step);
+          if (!run || run.count < t.patience) continue;
+          out.push(tracked.report(base('saturation', 'saturation', 'warning',
+            `${a.activation} saturated in ${l.layer} from step ${run.first}: ${fmt(100 * a.saturatedFraction)}% of units at |x| ≥ 5`,
+            `At |x| ≥ 5 the derivative of ${a.activation} is ${a.activation === 'tanh' ? '< 1.8e-4' : '< 6.6e-3'}: saturated units pass back almost no gradient, so layers below stop learning. Large weights or inputs push units there.`,
+            {
+              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index, 'activation'],
+              evidence: { step: e.step, saturatedFraction: fmt(a.saturatedFraction), outputMean: fmt(a.mean), outputStd: fmt(a.std), threshold: t.saturationFraction },
+              fixes: compact([useRelu(ctx.config, l.index), addNormalization(ctx.config, 'batchNormalization', l.index > 0 ? [l.index - 1] : []), scaleLearningRate(ctx.config, 0.1)]),
+            })));
+        }
+        return out;
+      },
+    };
+  },
+};
+
+/** Loss trouble: divergence (growing far above its best) and oscillation without progress. */
+export const lossRule: Rule = {
+  id: 'loss',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const h = ctx.history;
+    const persist = new Persistence();
+    const tracked = new Tracked();
+    let stepsSeen = 0;
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !Number.isFinite(e.loss)) return [];
+        stepsSeen++;
+        const out: Finding[] = [];
+        const best = h.bestSmoothedLoss;
+        // Divergence: the smoothed loss several times above its best and above where it started.
+        const diverging = stepsSeen > t.window / 5 && h.smoothedLoss > 3 * best && h.smoothedLoss > 1.5 * h.initialLoss;
+        const run = persist.update('diverge', diverging, e.step);
+        if (run && run.count >= t.patience) {
+          out.push(tracked.report(base('loss-divergence', 'lossDivergence', 'error',
+            `Loss diverging from step ${run.first}: ${fmt(h.smoothedLoss)} (best ${fmt(best)})`,
+            'The loss is rising instead of falling: updates overshoot the minimum and climb the other side. The usual cause is a learning rate too large for this model, often together with exploding gradients.',
+            {
+              firstStep: run.first, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+              evidence: { step: e.step, smoothedLoss: fmt(h.smoothedLoss), bestLoss: fmt(best), initialLoss: fmt(h.initialLoss) },
+              fixes: compact([scaleLearningRate(ctx.config, 0.1), ctx.config.clipping.length ? undefined : clipByGlobalNorm(h.clipThreshold().value, h.clipThreshold().basis), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
+            })));
+        }
+        // Oscillation: large swings around a level that is not going down, well above where a converged run sits.
+        const w = h.losses;
+        if (w.length >= t.window) {
+          const values = w.all;
+          const mean = values.reduce((a, b) => a + b, 0) / values.length;
+          const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+          const half = Math.floor(values.length / 2);
+          const firstHalf = values.slice(0, half).reduce((a, b) => a + b, 0) / half;
+          const secondHalf = values.slice(half).reduce((a, b) => a + b, 0) / (values.length - half);
+          const oscillating = sd > 0.5 * mean && secondHalf >= 0.95 * firstHalf && mean > 0.5 * h.initialLoss;
+          const orun = persist.update('oscillate', oscillating, e.step);
+          if (orun && orun.count >= t.patience) {
+            out.push(tracked.report(base('loss-oscillation', 'lossOscillation', 'warning',
+              `Loss oscillating without progress from step ${orun.first}`,
+              `Over the last ${values.length} steps the loss swings by ±${fmt(sd)} around ${fmt(mean)} and is not coming down: steps are too large, or the gradient estimate too noisy, for the optimizer to settle.`,
+              {
+                firstStep: orun.first, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+                evidence: { step: e.step, mean: fmt(mean), std: fmt(sd), firstHalfMean: fmt(firstHalf), secondHalfMean: fmt(secondHalf) },
+                fixes: compact([scaleLearningRate(ctx.config, 0.1), accumulate(ctx.config), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
+              })));
+          }
+        }
+        return out;
+      },
+    };
+  },
+};
+
+/** Update/weight ratio outside DeepDiagnosis' band [1e-5, 1e-1] (median over the window). */
+export const updateRatioRule: Rule = {
+  id: 'update-ratio',
+  create(ctx) {
+    const t = ctx.thresholds;
+    const windows = new Map<string, Window>();
+    const tracked = new Tracked();
+    return {
+      observe(e) {
+        if (e.type !== 'step' || !e.stats) return [];
+        const out: Finding[] = [];
+        for (const l of weighted(e)) {
+          // Layers with (almost) no gradient do not move for another reason (dead, vanished): not a rate problem.
+          if (!Number.isFinite(l.updateRatio) || l.weightNorm === 0 || l.gradNorm === 0 || l.grad.zeroFraction > 0.9) continue;
+          let w = windows.get(l.layer);
+          if (!w) windows.set(l.layer, (w = new Window(t.window)));
+          w.push(l.updateRatio);
+          if (w.length < t.window) continue;
+          const m = w.median();
+          const high = m > t.updateRatioHigh;
+          const low = m < t.updateRatioLow;
+          if (!high && !low) continue;
+          const prev = tracked.get(`update-ratio:${l.layer}`);
+          out.push(tracked.report(base('update-ratio', 'updateRatio', high ? 'warning' : 'info',
+            high ? `Updates too large in ${l.layer}: each step changes its weights by ${fmt(100 * m)}%` : `${l.layer} barely learns: each step changes its weights by ${fmt(m)} of their size`,
+            high
+              ? `The median ‖Δw‖/‖w‖ over ${t.window} steps is ${fmt(m)}; healthy training sits near 1e-3 and above ${t.updateRatioHigh} weights are being overwritten rather than refined.`
+              : `The median ‖Δw‖/‖w‖ over ${t.window} steps is ${fmt(m)}, below ${t.updateRatioLow}: at this pace the layer needs a very long time to learn anything.`,
+            {
+              layer: l.layer, layerIndex: l.index, firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+              evidence: { step: e.step, medianUpdateRatio: fmt(m), band: `[${t.updateRatioLow}, ${t.updateRatioHigh}]` },
+              fixes: compact(high ? [scaleLearningRate(ctx.config, 0.1), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)] : [scaleLearningRate(ctx.config, 10), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
+            })));
+        }
+        return out;
+      },
+    };
+  },
+};
+
+export const RULES: Rule[] = [nonFiniteRule, explosionRule, vanishingRule, deadReluRule, saturationRule, lossRule, updateRatioRule];

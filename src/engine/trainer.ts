@@ -5,8 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/types';
 import type {
-  ActivationStats, LayerStats, RunEvent, RunStatus, StepEvent, StepStats, VariableStats,
+  ActivationStats, LayerStats, NonFiniteOrigin, RunEvent, RunStatus, StepEvent, StepStats, VariableStats,
 } from '../protocol';
+import { describeNonFinite } from '../diagnosis/describe';
 import { clipGradients, clippedGlobalNorm } from './clipping';
 import type { Dataset, DataSplit } from './data/types';
 import { computeLoss, correctCount } from './losses';
@@ -31,7 +32,7 @@ export interface TrainerResult {
   reason?: string;
   steps: number;
   epochs: number;
-  firstNonFinite?: { step: number; layer?: string; where: 'loss' | 'gradient' | 'weight' };
+  firstNonFinite?: NonFiniteOrigin;
   lastLoss?: number;
   lastAccuracy?: number;
   lastValLoss?: number;
@@ -119,8 +120,7 @@ export class Trainer {
           if (event.nonFinite && !result.firstNonFinite) result.firstNonFinite = event.nonFinite;
           const halt = emit(event.step);
           if (event.nonFinite && config.monitor.onNonFinite === 'halt') {
-            const where = event.nonFinite.layer ? `${event.nonFinite.where} of ${event.nonFinite.layer}` : event.nonFinite.where;
-            return { ...result, status: 'halted', reason: `non-finite ${where} at step ${event.nonFinite.step} (monitor.onNonFinite is "halt")` };
+            return { ...result, status: 'halted', reason: `${describeNonFinite(event.nonFinite)} (monitor.onNonFinite is "halt")` };
           }
           if (halt) return { ...result, status: 'halted', reason: 'halted by a diagnosis rule' };
           if (t.validationEvery > 0 && step % t.validationEvery === 0 && data.validation.count > 0) {
@@ -214,7 +214,7 @@ export class Trainer {
     tf.dispose([...lossTensors, ...correctTensors]);
     lossTensors = [];
 
-    let nonFinite: TrainerResult['firstNonFinite'];
+    let nonFinite: NonFiniteOrigin | undefined;
     if (!Number.isFinite(loss)) {
       monitored = true; // localize it: full statistics at this step, whatever monitor.every says
       nonFinite = { step, where: 'loss' };
@@ -253,7 +253,10 @@ export class Trainer {
         if (origin) nonFinite = { step, layer: origin.layer, where: origin.where };
       } else if (nonFinite.where === 'loss') {
         // The loss is the end of the forward pass: find where the forward pass first broke, if it did.
-        nonFinite.layer = this.forwardOrigin(lastBatch!.x) ?? firstNonFiniteLayer(stats)?.layer;
+        const forward = this.forwardOrigin(lastBatch!.x);
+        const backward = firstNonFiniteLayer(stats);
+        if (forward) Object.assign(nonFinite, { where: 'forward', layer: forward });
+        else if (backward) Object.assign(nonFinite, backward);
       }
     }
     captured?.forEach(c => c?.dispose());
@@ -270,6 +273,7 @@ export class Trainer {
       globalNorm: stats?.globalNorm,
       clippedGlobalNorm: stats?.clippedGlobalNorm,
       stats,
+      nonFinite,
       stepMs: performance.now() - t0,
       time: Date.now(),
     };

@@ -113,11 +113,12 @@ function makeCases(): Cases {
   matMul.push({ aShape: [2, 3, 7, 5], bShape: [1, 1, 5, 6], transposeA: false, transposeB: false, a: floats([2, 3, 7, 5]), b: floats([1, 1, 5, 6]) });
   matMul.push({ aShape: [64, 300], bShape: [300, 33], transposeA: false, transposeB: false, a: floats([64, 300]), b: floats([300, 33]) });
 
+  // Rank 3, as tf.fused.matMul reshapes its operands before running the kernel.
   const fused: FusedCase[] = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'].map((activation, i) => ({
-    aShape: [7, 5], bShape: i % 2 ? [6, 5] : [5, 6], transposeA: false, transposeB: i % 2 === 1, a: floats([7, 5]), b: floats(i % 2 ? [6, 5] : [5, 6]),
+    aShape: [1, 7, 5], bShape: i % 2 ? [1, 6, 5] : [1, 5, 6], transposeA: false, transposeB: i % 2 === 1, a: floats([7, 5]), b: floats([30]),
     bias: floats([6]), biasShape: [6], activation, alpha: activation === 'prelu' ? floats([6]) : undefined, alphaShape: [6],
   }));
-  fused.push({ aShape: [5, 7], bShape: [5, 6], transposeA: true, transposeB: false, a: floats([5, 7]), b: floats([5, 6]), activation: 'relu' });
+  fused.push({ aShape: [1, 5, 7], bShape: [1, 5, 6], transposeA: true, transposeB: false, a: floats([35]), b: floats([30]), activation: 'relu' });
 
   const layout = (xShape: number[], dtype: LayoutCase['dtype'] = 'float32'): LayoutCase => {
     const n = xShape.reduce((a, b) => a * b, 1);

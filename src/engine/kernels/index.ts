@@ -13,8 +13,10 @@ import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './uns
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
 
 /**
- * Per backend, the kernels that replace a missing or pathologically slow stock one (measured
- * figures in bench/kernels.js). The native 'tensorflow' backend needs none.
+ * Per backend, the kernels that fill a missing stock one or replace one that is slow in the
+ * training steps of our models (per-call and per-step figures: node bench/kernels.js). Each
+ * hands the inputs it does not handle (other dtypes, layouts) to the stock kernel. The native
+ * 'tensorflow' backend needs none.
  */
 const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   cpu: [
@@ -40,8 +42,9 @@ const BACKEND_PACKAGES: Record<string, string> = {
  * Order: call it after the backend's package has been imported, before or after
  * `tf.setBackend(name)`; `await tf.setBackend(name); await tf.ready(); registerProjectKernels(name)`
  * is the intended use. Kernels are looked up at each op, and ours need no setup at backend
- * initialisation, so they take effect from the next op. Importing the backend package after this
- * call would overwrite our kernels with its stock ones, hence the check below.
+ * initialisation (the stock kernels they fall back to get theirs on first use, see stock.ts), so
+ * they take effect from the next op. Importing the backend package after this call would
+ * overwrite our kernels with its stock ones, hence the check below.
  */
 export function registerProjectKernels(backendName: string): string[] {
   const configs = PROJECT_KERNELS[backendName];
