@@ -39,6 +39,12 @@ export function semanticProblems(doc: ConfigDocument, config: ResolvedConfig, op
     seen.set(layer.name, i);
   });
 
+  // TensorFlow.js 4.22 has no gradient for dilated convolutions (tfjs-core's Conv2D gradient refuses them).
+  config.model.forEach((layer, i) => {
+    if (layer.type === 'conv1d' && (layer.dilationRate ?? 1) > 1) {
+      at(['model', i, 'dilationRate'], `TensorFlow.js cannot train dilated convolutions (no gradient for dilationRate > 1). Use "dilationRate": 1 and a larger kernelSize, or stack conv1d layers for a wider receptive field.`, 'semantic/unsupported');
+    }
+  });
   const { input, layers } = inferShapes(config);
   layers.forEach((l, i) => {
     if (l.problem) at(['model', i, ...(l.problem.key ? [l.problem.key] : [])], l.problem.message, 'semantic/shape');

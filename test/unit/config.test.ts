@@ -135,6 +135,15 @@ describe('config analysis', () => {
     assert.ok(regression.some(p => p.code === 'semantic/loss-task'));
   });
 
+  it('refuses dilated convolutions, which TensorFlow.js cannot differentiate', () => {
+    const ps = problemsOf(`{ "name": "a", "data": { "source": "synthetic", "task": "temporalOrder" },
+      "model": [ { "type": "conv1d", "filters": 8, "kernelSize": 3, "dilationRate": 2 }, { "type": "globalMaxPooling1d" }, { "type": "dense", "units": 4, "activation": "softmax" } ],
+      "loss": "sparseCategoricalCrossentropy", "optimizer": { "type": "adam" } }`);
+    assert.equal(ps.length, 1);
+    assert.deepEqual(ps[0].path, ['model', 0, 'dilationRate']);
+    assert.match(ps[0].message, /cannot train dilated convolutions/);
+  });
+
   it('refuses models that cannot fit in memory before building them', () => {
     const ps = problemsOf(`{ "name": "a", "data": { "source": "synthetic", "task": "blobs", "features": 100000 },
       "model": [ { "type": "dense", "units": 1000000 }, { "type": "dense", "units": 3, "activation": "softmax" } ],
