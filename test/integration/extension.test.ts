@@ -1,0 +1,273 @@
+// The extension in a real VS Code: diagnostics and quick fixes in configs, training through the real commands
+// (run log written, findings mapped to the config, fix applied and re-trained), stopping, a killed training
+// process, and every contributed command.
+
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { GradientMonitorApi } from '../../src/extension';
+import type { Run } from '../../src/host/runManager';
+
+const EXTENSION_ID = 'gradmon.gradient-monitor';
+
+async function api(): Promise<GradientMonitorApi> {
+  const ext = vscode.extensions.getExtension<GradientMonitorApi>(EXTENSION_ID);
+  assert.ok(ext, 'extension present');
+  return ext.activate();
+}
+
+function ws(...parts: string[]): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'workspace open');
+  return vscode.Uri.joinPath(folder.uri, ...parts);
+}
+
+async function waitFor<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+function gradmonDiagnostics(uri: vscode.Uri): vscode.Diagnostic[] {
+  return vscode.languages.getDiagnostics(uri).filter(d => d.source === 'Gradient Monitor');
+}
+
+const codeOf = (d: vscode.Diagnostic) => (typeof d.code === 'object' ? String(d.code.value) : String(d.code));
+
+/** Starts training through the real command and waits for the run to end. */
+async function trainAndWait(a: GradientMonitorApi, uri: vscode.Uri, options: object = {}, timeoutMs = 120000): Promise<Run> {
+  const key = await vscode.commands.executeCommand<string>('gradientMonitor.startTraining', uri, options);
+  assert.ok(key, 'a run was started');
+  return waitFor(`the run of ${path.basename(uri.fsPath)} to end`, () => {
+    const run = a.runs.list().find(r => r.key === key);
+    return run && run.state === 'ended' ? run : undefined;
+  }, timeoutMs);
+}
+
+suite('Configs: diagnostics and quick fixes', () => {
+  test('a broken config gets positioned diagnostics with source, code and docs link', async () => {
+    await api();
+    const uri = ws('broken.gradmon.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const diags = await waitFor('diagnostics on broken.gradmon.json', () => { const d = gradmonDiagnostics(uri); return d.length >= 2 && d; });
+    const units = diags.find(d => codeOf(d) === 'schema/type');
+    assert.ok(units, diags.map(d => d.message).join('\n'));
+    assert.strictEqual(doc.getText(units.range), '"32"');
+    assert.match(units.message, /Write 32 without quotes/);
+    assert.strictEqual(units.severity, vscode.DiagnosticSeverity.Error);
+    const act = diags.find(d => /Did you mean "softmax"/.test(d.message));
+    assert.ok(act);
+    assert.strictEqual(doc.getText(act.range), '"sofmax"');
+    assert.ok(typeof units.code === 'object' && units.code.target.toString().includes('rules.md'));
+  });
+
+  test('diagnostics follow edits', async () => {
+    const uri = ws('broken.gradmon.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    const text = doc.getText();
+    const at = text.indexOf('"sofmax"');
+    await editor.edit(e => e.replace(new vscode.Range(doc.positionAt(at), doc.positionAt(at + 8)), '"softmax"'));
+    await waitFor('the softmax diagnostic to go', () => !gradmonDiagnostics(uri).some(d => /sofmax/.test(d.message)));
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  test('a pre-flight warning offers quick fixes that keep comments and formatting', async () => {
+    const uri = ws('exploding-mlp.gradmon.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const original = doc.getText();
+    const diag = await waitFor('the large-learning-rate warning', () => gradmonDiagnostics(uri).find(d => codeOf(d) === 'preflight/large-sgd-lr'));
+    assert.strictEqual(doc.getText(diag.range), '1.5');
+    assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Warning);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range, vscode.CodeActionKind.QuickFix.value);
+    const titles = actions.map(a => a.title);
+    const clip = actions.find(a => a.title === 'Clip gradients by global norm at 1');
+    assert.ok(clip, titles.join('\n'));
+    assert.ok(clip.isPreferred);
+    assert.ok(titles.includes('Clip gradients by global norm at 1 and re-train'));
+    assert.ok(titles.includes('Lower the learning rate to 0.15'));
+    assert.ok(await vscode.workspace.applyEdit(clip.edit!));
+    const fixed = doc.getText();
+    assert.match(fixed, /\/\/ Plain SGD with a learning rate far too large/);
+    assert.match(fixed, /"clipping": \{ "mode": "globalNorm", "threshold": 1 \}/);
+    assert.strictEqual(fixed.replace(/,\n {2}"clipping": \{[^}]*\}/, ''), original, 'only the clipping key was added');
+    await waitFor('the warning to go', () => !gradmonDiagnostics(uri).some(d => codeOf(d) === 'preflight/large-sgd-lr'));
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+});
+
+suite('Training through the commands', () => {
+  test('Start Training runs a config to completion and writes its run log', async () => {
+    const a = await api();
+    const uri = ws('tiny-mlp.gradmon.json');
+    const run = await trainAndWait(a, uri);
+    const h = run.history;
+    assert.strictEqual(h.status, 'completed', h.reason);
+    assert.ok(h.step >= 30, `steps ${h.step}`);
+    assert.ok(h.backend && ['wasm', 'cpu', 'tensorflow'].includes(h.backend.name));
+    assert.ok(h.runDir && fs.existsSync(path.join(h.runDir, 'events.jsonl')) && fs.existsSync(path.join(h.runDir, 'summary.json')), `run log in ${h.runDir}`);
+    const summary = JSON.parse(fs.readFileSync(path.join(h.runDir, 'summary.json'), 'utf8'));
+    assert.strictEqual(summary.status, 'completed');
+    assert.deepStrictEqual(summary.findings.filter((f: { severity: string }) => f.severity !== 'info'), []);
+    const lines = fs.readFileSync(path.join(h.runDir, 'events.jsonl'), 'utf8').trim().split('\n');
+    assert.strictEqual(JSON.parse(lines[0]).type, 'run-start');
+    assert.strictEqual(JSON.parse(lines[lines.length - 1]).type, 'run-end');
+    // The status bar says what ran.
+    await waitFor('the status bar to say the run completed', () => /tiny-mlp completed/.test(a.statusBar.item.text), 5000);
+    // The panel opened with the run.
+    const panel = await waitFor('the gradient panel', () => a.panel());
+    assert.strictEqual(panel.state.runId, run.id);
+  });
+
+  test('an exploding run is halted, its findings land on the config, and the top fix makes them go away', async () => {
+    const a = await api();
+    const uri = ws('exploding-mlp.gradmon.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const original = doc.getText();
+    try {
+      const run = await trainAndWait(a, uri);
+      const h = run.history;
+      assert.strictEqual(h.status, 'halted', h.reason);
+      assert.ok(h.firstNonFinite, 'first non-finite step recorded');
+      const explosion = [...h.findings.values()].find(f => f.rule === 'exploding-gradients');
+      assert.ok(explosion, [...h.findings.values()].map(f => f.title).join('\n'));
+      assert.strictEqual(explosion.layer, 'dense_2');
+      // Mapped onto the config: the diagnostic sits on the layer entry, with evidence as related information.
+      const diag = await waitFor('the explosion diagnostic', () => gradmonDiagnostics(uri).find(d => codeOf(d) === 'exploding-gradients'));
+      assert.match(doc.getText(diag.range), /"type": "dense", "units": 64/);
+      assert.strictEqual(diag.range.start.line, 7, 'model[1] is on the 8th line');
+      assert.ok(diag.relatedInformation?.some(r => /Run .*steps 1/.test(r.message)), diag.relatedInformation?.map(r => r.message).join('\n'));
+      assert.ok(gradmonDiagnostics(uri).some(d => codeOf(d) === 'non-finite'));
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range, vscode.CodeActionKind.QuickFix.value);
+      assert.strictEqual(actions.find(x => x.isPreferred && x.diagnostics?.some(d => codeOf(d) === 'exploding-gradients'))?.title, 'Lower the learning rate to 0.15');
+
+      // Apply the top fix and re-train (what the panel's "apply and re-train" button does).
+      const before = a.runs.list().length;
+      assert.ok(await vscode.commands.executeCommand('gradientMonitor.applyFix', { runId: run.id, findingId: explosion.id, fixId: explosion.fixes[0].id, retrain: true }));
+      assert.match(doc.getText(), /"learningRate": 0\.15/);
+      assert.match(doc.getText(), /\/\/ Plain SGD/);
+      const rerun = await waitFor('the re-run to end', () => { const r = a.runs.list().length > before && a.runs.list()[0]; return r && r.state === 'ended' ? r : undefined; }, 120000);
+      assert.strictEqual(rerun.history.status, 'completed', rerun.history.reason);
+      assert.deepStrictEqual([...rerun.history.findings.values()].filter(f => f.severity !== 'info').map(f => f.title), []);
+      await waitFor('the explosion diagnostic to go', () => !gradmonDiagnostics(uri).some(d => codeOf(d) === 'exploding-gradients'));
+    } finally {
+      fs.writeFileSync(uri.fsPath, original);
+    }
+  });
+
+  test('Stop Training ends a run cleanly after its current step, with its summary', async () => {
+    const a = await api();
+    const uri = ws('long-run.gradmon.json');
+    await vscode.commands.executeCommand('gradientMonitor.startTraining', uri);
+    const run = await waitFor('the long run to reach step 10', () => { const r = a.runs.active; return r && r.history.step >= 10 ? r : undefined; });
+    await vscode.commands.executeCommand('gradientMonitor.stopTraining');
+    await waitFor('the run to end', () => run.state === 'ended');
+    assert.strictEqual(run.history.status, 'stopped');
+    assert.ok(fs.existsSync(path.join(run.history.runDir!, 'summary.json')));
+  });
+
+  test('a killed training process is reported, its log up to the last step stays readable, and a new run starts', async () => {
+    const a = await api();
+    const uri = ws('long-run.gradmon.json');
+    await vscode.commands.executeCommand('gradientMonitor.startTraining', uri);
+    const run = await waitFor('the long run to reach step 10', () => { const r = a.runs.active; return r && r.history.step >= 10 ? r : undefined; });
+    process.kill(run.worker!.pid!, 'SIGKILL');
+    await waitFor('the run to end', () => run.state === 'ended');
+    assert.strictEqual(run.history.status, 'failed');
+    assert.match(run.history.reason ?? '', /killed \(SIGKILL\) at step \d+/);
+    const lines = fs.readFileSync(path.join(run.history.runDir!, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const parsed = lines.map(l => { try { return JSON.parse(l); } catch { return undefined; } });
+    assert.ok(parsed.slice(0, -1).every(Boolean), 'every line but possibly the last parses');
+    const steps = parsed.filter(e => e?.type === 'step');
+    assert.ok(steps.length >= 10, `${steps.length} steps logged`);
+    // Reopened from its log, the run shows every logged step and says it did not finish.
+    const reopened = a.runs.openFromLog(run.history.runDir!);
+    assert.ok(reopened.history.step >= steps[steps.length - 1].step);
+    assert.strictEqual(reopened.history.status, 'failed');
+    const next = await trainAndWait(a, ws('tiny-mlp.gradmon.json'));
+    assert.strictEqual(next.history.status, 'completed');
+  });
+
+  test('a config error reported by the training process shows up on the config', async () => {
+    const a = await api();
+    const uri = ws('missing-data.gradmon.json');
+    fs.writeFileSync(uri.fsPath, '{\n  "name": "missing-data",\n  "data": { "source": "csv", "path": "data/nowhere.csv", "textColumn": "text", "labelColumn": "label" },\n  "model": [ { "type": "embedding", "outputDim": 8 }, { "type": "lstm", "units": 8 }, { "type": "dense", "units": 2, "activation": "softmax" } ],\n  "loss": "sparseCategoricalCrossentropy",\n  "optimizer": { "type": "adam" }\n}\n');
+    try {
+      const run = await trainAndWait(a, uri);
+      assert.ok(run.problems?.length, 'problems reported');
+      const diag = await waitFor('the data diagnostic', () => gradmonDiagnostics(uri).find(d => /nowhere\.csv/.test(d.message)));
+      assert.strictEqual(diag.range.start.line, 2);
+    } finally {
+      fs.rmSync(uri.fsPath, { force: true });
+    }
+  });
+});
+
+suite('Every command', () => {
+  test('New Training Config creates a valid config from a template', async () => {
+    await api();
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('gradientMonitor.newConfig', { template: 'long-range-rnn', fileName: 'new-adding.gradmon.json' });
+    try {
+      assert.ok(uri && fs.existsSync(uri.fsPath));
+      assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, uri.fsPath);
+      await waitFor('diagnostics to settle', async () => { await new Promise(r => setTimeout(r, 500)); return true; });
+      assert.deepStrictEqual(gradmonDiagnostics(uri).filter(d => d.severity === vscode.DiagnosticSeverity.Error).map(d => d.message), []);
+    } finally {
+      if (uri) fs.rmSync(uri.fsPath, { force: true });
+    }
+  });
+
+  test('Run Pre-flight Checks and Run Gradient Check', async () => {
+    await api();
+    const pre = await vscode.commands.executeCommand<{ warnings: number; findings: string[] }>('gradientMonitor.runPreflight', ws('exploding-mlp.gradmon.json'));
+    assert.ok(pre.findings.includes('preflight/large-sgd-lr'));
+    const gc = await vscode.commands.executeCommand<{ passed: boolean; layers: unknown[] }>('gradientMonitor.runGradientCheck', ws('tiny-mlp.gradmon.json'));
+    assert.ok(gc.passed, JSON.stringify(gc));
+    assert.strictEqual(gc.layers.length, 2);
+  });
+
+  test('Open Run, Export Run (JSON, CSV), Compare Runs, Select Backend, Open Panel', async () => {
+    const a = await api();
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const runsDir = path.join(root, '.gradmon', 'runs');
+    const dirs = fs.readdirSync(runsDir).map(d => path.join(runsDir, d)).filter(d => fs.existsSync(path.join(d, 'summary.json')));
+    assert.ok(dirs.length >= 2, 'earlier tests left runs');
+    const id = await vscode.commands.executeCommand<string>('gradientMonitor.openRun', dirs[0]);
+    assert.ok(a.runs.get(id));
+    const csvTarget = vscode.Uri.file(path.join(root, 'export.csv'));
+    await vscode.commands.executeCommand('gradientMonitor.exportRun', dirs[0], 'csv', csvTarget);
+    const csv = fs.readFileSync(csvTarget.fsPath, 'utf8').trim().split('\n');
+    assert.match(csv[0], /^step,epoch,loss,accuracy,learning_rate,global_norm,clipped_global_norm,/);
+    assert.ok(csv.length > 5);
+    const jsonTarget = vscode.Uri.file(path.join(root, 'export.json'));
+    await vscode.commands.executeCommand('gradientMonitor.exportRun', dirs[0], 'json', jsonTarget);
+    const json = JSON.parse(fs.readFileSync(jsonTarget.fsPath, 'utf8'));
+    assert.ok(json.steps.length > 5 && json.summary && json.config);
+    const report = await vscode.commands.executeCommand<string>('gradientMonitor.compareRuns', dirs.slice(0, 2));
+    assert.match(report, /# Run comparison/);
+    assert.match(report, /Median gradient norm per layer/);
+    assert.strictEqual(await vscode.commands.executeCommand('gradientMonitor.selectBackend', 'wasm'), 'wasm');
+    assert.strictEqual(vscode.workspace.getConfiguration('gradientMonitor').get('backend'), 'wasm');
+    await vscode.commands.executeCommand('gradientMonitor.selectBackend', 'config');
+    await vscode.commands.executeCommand('gradientMonitor.openPanel');
+    assert.ok(a.panel());
+    for (const f of [csvTarget, jsonTarget]) fs.rmSync(f.fsPath, { force: true });
+  });
+
+  test('the sidebar monitor resolves and shows the latest run', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('workbench.view.extension.gradientMonitor');
+    await waitFor('the sidebar webview to say ready', () => a.sidebar.resolved);
+    const model = await waitFor('a sidebar model', () => a.sidebar.lastModel?.run && a.sidebar.lastModel);
+    assert.ok(model.trusted);
+    assert.ok(model.run!.layers.length > 0);
+    assert.ok(model.hasConfigs);
+  });
+});
