@@ -2,7 +2,7 @@
 """PyTorch oracle for the engine's numbers (test/unit/oracle.test.ts).
 
 Rebuilds a Gradient Monitor model from its config layers in float64 PyTorch, independently of TensorFlow.js:
-the layer formulas are torch's own (nn.LSTM, nn.RNN, F.conv1d, F.batch_norm, F.layer_norm, F.cross_entropy),
+the layer formulas are torch's own (the LSTM and RNN kernels behind nn.LSTM and nn.RNN, F.conv1d, F.batch_norm, F.layer_norm, F.cross_entropy),
 except the GRU, which is written out by hand because tfjs uses the original formulation (Cho et al. 2014: the
 reset gate multiplies h before the recurrent matrix product) where torch's nn.GRU applies it after. The
 config's defaults are applied here from the documentation (recurrentActivation sigmoid, epsilon 1e-3, ...),
@@ -35,11 +35,6 @@ except Exception as e:  # the test prints how to install it
 
 torch.set_default_dtype(torch.float64)
 torch.set_num_threads(1)
-
-try:
-    from torch.func import functional_call  # torch >= 2.0
-except ImportError:
-    from torch.nn.utils.stateless import functional_call  # torch 1.13
 
 DTYPE = torch.float64
 
@@ -101,7 +96,6 @@ class Model:
             raise Unsupported(f"binary cross-entropy after a {last_act} output")
         # Softmax/sigmoid + cross-entropy is computed from the logits: the same function, written stably.
         self.logits = ce or bce
-        self.recurrent = {}
 
     @staticmethod
     def layer_activation(layer):
@@ -184,25 +178,21 @@ class Model:
         return layer.get("activation", "tanh"), layer.get("recurrentActivation", "sigmoid")
 
     def torch_recurrent(self, layer, x, kind, gates):
-        """nn.RNN / nn.LSTM with the layer's weights: torch's weight_ih is the tfjs kernel transposed."""
+        """torch's own RNN/LSTM kernels (what nn.RNN and nn.LSTM call) on the layer's weights: torch's
+        weight_ih is the tfjs kernel transposed, and tfjs' single bias is torch's bias_ih (bias_hh zero)."""
         units = layer["units"]
         use_bias = layer.get("useBias", True)
-        key = (kind, x.shape[-1], units, use_bias, layer.get("activation", "tanh"))
-        if key not in self.recurrent:
-            if kind == "lstm":
-                module = torch.nn.LSTM(x.shape[-1], units, bias=use_bias, batch_first=True)
-            else:
-                module = torch.nn.RNN(x.shape[-1], units, nonlinearity=layer.get("activation", "tanh"), bias=use_bias, batch_first=True)
-            self.recurrent[key] = module.to(DTYPE)
-        params = {
-            "weight_ih_l0": self.p(layer, "kernel").t(),
-            "weight_hh_l0": self.p(layer, "recurrent_kernel").t(),
-        }
+        weights = [self.p(layer, "kernel").t(), self.p(layer, "recurrent_kernel").t()]
         if use_bias:
-            # tfjs has one bias per gate; torch adds two, so the second is zero.
-            params["bias_ih_l0"] = self.p(layer, "bias")
-            params["bias_hh_l0"] = torch.zeros(gates * units, dtype=DTYPE)
-        out, _ = functional_call(self.recurrent[key], params, (x,))
+            weights += [self.p(layer, "bias"), torch.zeros(gates * units, dtype=DTYPE)]
+        h0 = torch.zeros(1, x.shape[0], units, dtype=DTYPE)
+        # Arguments: input, hx, weights, has_biases, num_layers, dropout, train, bidirectional, batch_first.
+        if kind == "lstm":
+            out = torch.lstm(x, (h0, h0), weights, use_bias, 1, 0.0, True, False, True)[0]
+        elif layer.get("activation", "tanh") == "relu":
+            out = torch.rnn_relu(x, h0, weights, use_bias, 1, 0.0, True, False, True)[0]
+        else:
+            out = torch.rnn_tanh(x, h0, weights, use_bias, 1, 0.0, True, False, True)[0]
         return out if layer.get("returnSequences", False) else out[:, -1]
 
     def simple_rnn(self, layer, x):
