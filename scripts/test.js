@@ -85,6 +85,12 @@ async function main() {
         child.on('close', code => resolve(code));
       });
       if (r !== 0) failed = true;
+      console.log('[test] integration: the untrusted-workspace suites (workspace trust on)');
+      const u = await new Promise(resolve => {
+        const child = spawn(process.execPath, [harness, '--untrusted'], { cwd: root, stdio: 'inherit' });
+        child.on('close', code => resolve(code));
+      });
+      if (u !== 0) failed = true;
     }
   }
   console.log(`[test] ${failed ? 'FAILED' : 'all passed'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

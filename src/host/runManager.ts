@@ -237,6 +237,7 @@ export class RunManager implements vscode.Disposable {
 
   /** Runs a numerical gradient check of a config in a fresh training process. */
   async gradientCheck(configUri: vscode.Uri): Promise<GradCheckResult | { problems: ConfigProblemPayload[] } | { error: string }> {
+    if (!vscode.workspace.isTrusted) return { error: 'the gradient check trains the model on this machine, so it runs only in trusted workspaces' };
     const s = this.settings();
     const folder = vscode.workspace.getWorkspaceFolder(configUri);
     const workspaceRoot = folder?.uri.fsPath ?? path.dirname(configUri.fsPath);

@@ -14,6 +14,7 @@
 // Env: GRADMON_TEST_TIMEOUT_S (default 1200) whole-run limit; GRADMON_TEST_REPORT, GRADMON_TEST_GREP reach the
 //      Mocha entry; GRADMON_VSCODE_VERSION (electron download, default stable); KEEP_RUN_DIR=1 keeps the run
 //      directory; GRADMON_BROWSER_CONSOLE=1 echoes the browser console.
+// --untrusted opens the workspace untrusted (workspace trust enabled) and runs out/test/integration-untrusted.
 // --self-test runs the deliberately failing entry (out/test/integration-fail) and expects exit code 1 with a
 // JSON report of 1 pass + 1 failure, then the real entry and expects 0.
 'use strict';
@@ -63,12 +64,13 @@ async function chooseRunner() {
 
 function parseArgs(argv) {
   const positional = argv.filter(a => !a.startsWith('--'));
-  const unknown = argv.filter(a => a.startsWith('--') && a !== '--self-test');
+  const unknown = argv.filter(a => a.startsWith('--') && a !== '--self-test' && a !== '--untrusted');
   if (argv.includes('--help') || unknown.length || positional.length > 3) {
     console.error(USAGE);
     process.exit(argv.includes('--help') ? 0 : 2);
   }
-  const [devPath = repoRoot, testsPath = path.join(repoRoot, 'out', 'test', 'integration', 'index.js'), workspace] = positional;
+  const entry = argv.includes('--untrusted') ? 'integration-untrusted' : 'integration';
+  const [devPath = repoRoot, testsPath = path.join(repoRoot, 'out', 'test', entry, 'index.js'), workspace] = positional;
   return { devPath: path.resolve(devPath), testsPath: path.resolve(testsPath), workspace: workspace && path.resolve(workspace) };
 }
 
@@ -127,7 +129,7 @@ function runInElectron({ devPath, testsPath, workspace }, runDir) {
     cachePath: path.join(repoRoot, '.vscode-test'),
     extensionDevelopmentPath: devPath,
     extensionTestsPath: testsPath,
-    launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes',
+    launchArgs: [workspace, '--disable-extensions', ...(session.trustEnabled() ? [] : ['--disable-workspace-trust']), '--skip-welcome', '--skip-release-notes',
       '--disable-telemetry', `--user-data-dir=${path.join(runDir, 'user-data')}`, `--extensions-dir=${path.join(runDir, 'extensions')}`],
   };
   const script = `require(${JSON.stringify(testElectron)}).runTests(${JSON.stringify(options)})` +
@@ -197,6 +199,8 @@ function selfTest() {
 
 (async () => {
   const argv = process.argv.slice(2);
+  // --untrusted: the folder opens untrusted (workspace trust on) and the untrusted-workspace suites run.
+  if (argv.includes('--untrusted')) process.env.GRADMON_WORKSPACE_TRUST = 'enabled';
   const code = argv.includes('--self-test') ? selfTest() : await runOnce(parseArgs(argv));
   process.exit(code);
 })().catch(async e => {

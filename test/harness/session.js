@@ -156,6 +156,10 @@ const WORKBENCH_SETTINGS = {
 // A fresh directory for one run: VS Code's user data and extensions, XDG dirs, TMPDIR and HOME for the
 // processes we start (nothing lands in the real $HOME), the workspace copy, logs. Removed at cleanup unless
 // KEEP_RUN_DIR=1. Also starts the watchdog.
+function trustEnabled() {
+  return process.env.GRADMON_WORKSPACE_TRUST === 'enabled';
+}
+
 function makeRunDir(kind) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gradmon-${kind}-`));
   runDirs.add(dir);
@@ -167,7 +171,10 @@ function makeRunDir(kind) {
   for (const sub of ['user-data/User', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache', 'tmp', 'home']) {
     fs.mkdirSync(path.join(dir, sub), { recursive: true });
   }
-  fs.writeFileSync(path.join(dir, 'user-data', 'User', 'settings.json'), JSON.stringify(WORKBENCH_SETTINGS, null, 2));
+  // GRADMON_WORKSPACE_TRUST=enabled: VS Code asks for workspace trust as it does for users (the fixture folder
+  // then opens untrusted), for the suites that check what the extension refuses to do there.
+  const settings = trustEnabled() ? { ...WORKBENCH_SETTINGS, 'security.workspace.trust.enabled': true } : WORKBENCH_SETTINGS;
+  fs.writeFileSync(path.join(dir, 'user-data', 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   startWatchdog(dir);
   return dir;
 }
@@ -221,7 +228,7 @@ async function startCodeServer(runDir, env = {}) {
   const args = [
     tools.codeServerBin,
     '--bind-addr', '127.0.0.1:0', '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(trustEnabled() ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     '--user-data-dir', path.join(runDir, 'user-data'), '--extensions-dir', path.join(runDir, 'extensions'),
     '--ignore-last-opened',
   ];
@@ -325,6 +332,7 @@ function saveLogs(runDir, destDir, consoleLines) {
 }
 
 module.exports = {
+  trustEnabled,
   log, sleep, withTimeout, TimeoutError, onCleanup, cleanup, spawnGroup, killGroup, makeRunDir, isolatedEnv,
   fixtureWorkspace, copyFixtureWorkspace, startCodeServer, workbenchUrl, launchBrowser, saveLogs, tail, keepRunDir,
 };
