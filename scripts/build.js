@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds everything: type-checks and compiles TypeScript to out/ (tests, CLI), bundles the extension,
 // the training worker and the webviews with esbuild into dist/. `--watch` is not supported on purpose:
-// the build takes seconds. Usage: node scripts/build.js [--no-tsc]
+// the build takes seconds. Usage: node scripts/build.js [--no-tsc] [--production] (minified, no source maps)
 'use strict';
 const { execFileSync } = require('child_process');
 const path = require('path');
@@ -9,10 +9,17 @@ const fs = require('fs');
 const root = path.resolve(__dirname, '..');
 
 function run(cmd, args) {
-  execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  try {
+    execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  } catch (e) {
+    // The tool printed its errors above; a Node stack trace here would only bury them.
+    console.error(`[build] failed: ${path.basename(args[0] || cmd)} exited with ${e.status ?? e.signal}`);
+    process.exit(1);
+  }
 }
 
 const t0 = Date.now();
+if (process.argv.includes('--production')) process.env.NODE_ENV = 'production';
 if (!process.argv.includes('--no-tsc')) {
   run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
 }

@@ -187,11 +187,30 @@ export class RunManager implements vscode.Disposable {
       });
     });
     worker.send({ type: 'train', configPath: run.configUri.fsPath, workspaceRoot: run.workspaceRoot, maxSteps: run.maxSteps, backend: s.backend });
+    this.showProgress(run, done);
     await done;
     run.state = 'ended';
     run.worker = undefined;
     this.changed.fire({ run });
     this.report(run);
+  }
+
+  /** A cancellable notification with the run's progress; cancelling stops the run after its current step. */
+  private showProgress(run: Run, done: Promise<void>): void {
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Training ${run.history.name}`, cancellable: true }, (progress, token) => {
+      token.onCancellationRequested(() => void this.stop(run));
+      let reported = 0;
+      let lastReport = 0;
+      const sub = this.onDidChange(c => {
+        const h = c.run.history;
+        if (c.run !== run || c.event?.type !== 'step' || !h.totalSteps || Date.now() - lastReport < 500) return;
+        lastReport = Date.now();
+        const pct = (100 * (h.step + 1)) / h.totalSteps;
+        progress.report({ increment: pct - reported, message: `step ${h.step + 1}/${h.totalSteps}, epoch ${h.epoch + 1} · loss ${h.lastLoss?.toPrecision(4) ?? '—'}${h.backend ? ` · ${h.backend.name}` : ''}` });
+        reported = pct;
+      });
+      return done.finally(() => sub.dispose());
+    });
   }
 
   private report(run: Run): void {
