@@ -10,9 +10,11 @@ import type {
 import type { JsonPath, LayerSummary } from '../protocol';
 import type { Dataset } from './data/types';
 import { registerChainedOps } from './chainedOps';
+import { registerProjectGradients } from './gradients';
 import type { LossSpec } from './losses';
 
 registerChainedOps();
+registerProjectGradients();
 
 export interface ModelVariable {
   /** Display name: `<layer>/<weight>`, e.g. `lstm_1/recurrent_kernel`. */

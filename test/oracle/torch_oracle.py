@@ -2,13 +2,14 @@
 """PyTorch oracle for the engine's numbers (test/unit/oracle.test.ts).
 
 Rebuilds a Gradient Monitor model from its config layers in float64 PyTorch, independently of TensorFlow.js:
-the layer formulas are torch's own (the LSTM and RNN kernels behind nn.LSTM and nn.RNN, F.conv1d, F.batch_norm, F.layer_norm, F.cross_entropy),
-except the GRU, which is written out by hand because tfjs uses the original formulation (Cho et al. 2014: the
-reset gate multiplies h before the recurrent matrix product) where torch's nn.GRU applies it after. The
-config's defaults are applied here from the documentation (recurrentActivation sigmoid, epsilon 1e-3, ...),
-not read from the engine. Weights arrive in the tfjs layouts and stay the autograd leaves, so gradients come
-back in the same layouts: Dense kernel [in, out], recurrent kernel [in, k*u] with gates LSTM i|f|c|o and
-GRU z|r|h, Conv1D kernel [k, in, out], Embedding [vocab, dim].
+the layer formulas are torch's own (the LSTM and RNN kernels behind nn.LSTM and nn.RNN, F.conv1d,
+F.batch_norm, F.layer_norm, F.cross_entropy, torch.optim, torch.nn.utils.clip_grad_*), except the GRU, which
+is written out by hand because tfjs uses the original formulation (Cho et al. 2014: the reset gate multiplies
+h before the recurrent matrix product) where torch's nn.GRU applies it after. The config's defaults are
+applied here from the documentation (recurrentActivation sigmoid, epsilon 1e-3, ...), not read from the
+engine. Weights arrive in the tfjs layouts and stay the autograd leaves, so gradients come back in the same
+layouts: Dense kernel [in, out], recurrent kernel [in, k*u] with gates LSTM i|f|c|o and GRU z|r|h, recurrent
+kernel [u, k*u], one bias [k*u], Conv1D kernel [k, in, out], Embedding [vocab, dim].
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on stdout, so that a test file pays
 torch's import once. The first line written is a greeting: {"ready": true, "torch": "<version>"}.
@@ -17,8 +18,9 @@ Request {"id", "layers": [user layer configs, each with its "name"], "loss": "<c
          "weights": {name: {"shape", "data"}}, "batches": [{"x": {"shape", "data"}, "y": {"shape", "data"}}],
          "optimizer": {config optimizer} (optional: no update without it), "clipping": [{"mode", "threshold"}]}
 For each batch in turn: loss, gradients, clipping (torch.nn.utils), one torch.optim step.
-Reply {"id", "ok": true, "steps": [{"loss", "grads", "clipped", "variableNorms", "layerNorms",
-       "globalNorm", "clippedGlobalNorm"}], "weights": {name: flat list}}  or {"id", "ok": false, "error"}.
+Reply {"id", "ok": true, "steps": [{"loss", "grads" (before clipping), "variableNorms", "layerNorms",
+       "globalNorm", "clippedGlobalNorm"}], "weights": {name: flat list, after the updates}}
+   or {"id", "ok": false, "error"}.
 """
 
 import json
@@ -350,7 +352,6 @@ def run(request):
         }
         if clipping:
             clip(params, clipping)
-            step["clipped"] = {n: flat(p.grad) for n, p in zip(model.order, params)}
             step["clippedGlobalNorm"] = norm([p.grad for p in params])
         if optimizer:
             optimizer.step()

@@ -104,6 +104,15 @@ describe('engine', function () {
     });
   });
 
+  it('max/min gradients split ties evenly (TensorFlow and PyTorch semantics; stock tfjs gives each tie the full gradient)', () => {
+    buildModel; // importing the model module registers the project's gradients
+    const gmax = tf.grad((v: tf.Tensor) => tf.max(v))(tf.tensor1d([1, 3, 3, 2]));
+    assert.deepEqual(Array.from(gmax.dataSync()), [0, 0.5, 0.5, 0]);
+    const gmin = tf.grad((v: tf.Tensor) => tf.min(v, 1).sum())(tf.tensor2d([[1, 1, 5], [4, 2, 9]]));
+    assert.deepEqual(Array.from(gmin.dataSync()), [0.5, 0.5, 0, 0, 1, 0]);
+    tf.dispose([gmax, gmin]);
+  });
+
   it('gradient accumulation over 4 micro-batches of 8 equals one batch of 32', async () => {
     const base = {
       name: 'acc', seed: 3,
