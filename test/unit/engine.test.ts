@@ -108,7 +108,7 @@ describe('engine', function () {
     buildModel; // importing the model module registers the project's gradients
     const gmax = tf.grad((v: tf.Tensor) => tf.max(v))(tf.tensor1d([1, 3, 3, 2]));
     assert.deepEqual(Array.from(gmax.dataSync()), [0, 0.5, 0.5, 0]);
-    const gmin = tf.grad((v: tf.Tensor) => tf.min(v, 1).sum())(tf.tensor2d([[1, 1, 5], [4, 2, 9]]));
+    const gmin = tf.grad((v: tf.Tensor) => tf.sum(tf.min(v, 1)))(tf.tensor2d([[1, 1, 5], [4, 2, 9]]));
     assert.deepEqual(Array.from(gmin.dataSync()), [0.5, 0.5, 0, 0, 1, 0]);
     tf.dispose([gmax, gmin]);
   });
