@@ -14,7 +14,9 @@ function extremumGradient(kernelName: 'Max' | 'Min'): tf.GradConfig {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, y] = saved as tf.Tensor[];
-      const axes = tf.util.parseAxisParam((attrs as unknown as { reductionIndices: number | number[] }).reductionIndices, x.shape);
+      // Max calls its axes reductionIndices, Min calls them axis.
+      const a = attrs as unknown as { reductionIndices?: number | number[]; axis?: number | number[] };
+      const axes = tf.util.parseAxisParam(a.reductionIndices ?? a.axis ?? [], x.shape);
       const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
       return {
         x: () => {
