@@ -14,9 +14,10 @@ function extremumGradient(kernelName: 'Max' | 'Min'): tf.GradConfig {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, y] = saved as tf.Tensor[];
-      // Max calls its axes reductionIndices, Min calls them axis.
-      const a = attrs as unknown as { reductionIndices?: number | number[]; axis?: number | number[] };
-      const axes = tf.util.parseAxisParam(a.reductionIndices ?? a.axis ?? [], x.shape);
+      // Max calls its axes reductionIndices, Min calls them axis; null means every axis.
+      const a = attrs as unknown as { reductionIndices?: number | number[] | null; axis?: number | number[] | null };
+      const spec = 'reductionIndices' in a ? a.reductionIndices : a.axis;
+      const axes = tf.util.parseAxisParam(spec ?? null as unknown as number[], x.shape);
       const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
       return {
         x: () => {
