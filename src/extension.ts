@@ -1,6 +1,7 @@
 // Extension entry: builds the pieces (run supervision, diagnostics, views, commands) and hands every
 // disposable to the extension context. `deactivate` returns the promise that ends the training processes.
 
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from './config/types';
@@ -126,7 +127,9 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
     if (latest) {
       try {
         const run = runs.openFromLog(latest);
-        diagnostics.setRunFindings(run.configUri.fsPath, run.id, [...run.history.findings.values()]);
+        // Findings concern the config as it was run: not pinned onto a config edited since.
+        const configChanged = run.history.startedAt !== undefined && fileTime(run.configUri.fsPath) > Date.parse(run.history.startedAt);
+        if (!configChanged) diagnostics.setRunFindings(run.configUri.fsPath, run.id, [...run.history.findings.values()]);
       } catch (e) {
         output.warn(`Could not read the run log ${latest}: ${(e as Error).message}`);
       }
@@ -139,6 +142,10 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
     runs, diagnostics, sidebar, statusBar,
     panel: () => GradientPanel.instance,
   };
+}
+
+function fileTime(file: string): number {
+  try { return fs.statSync(file).mtimeMs; } catch { return 0; }
 }
 
 export function deactivate(): Promise<void> | undefined {
