@@ -50,6 +50,20 @@ export function formatPath(path: JsonPath): string {
   return s || '(root)';
 }
 
+/**
+ * Problems reported per document. A pathological file (200 000 duplicate keys, a pasted binary) must not
+ * flood the Problems panel or cost seconds per keystroke; the first 200 are enough to fix it by.
+ */
+export const MAX_PROBLEMS = 200;
+
+/**
+ * Deepest nesting of objects and arrays read. A config needs about 6 levels; the parser and the checks
+ * recurse once per level, so a file of 100 000 "[" would overflow the stack instead of being reported.
+ */
+export const MAX_NESTING = 64;
+
+const BOM = 0xfeff;
+
 export class ConfigDocument {
   readonly tree: jsonc.Node | undefined;
   readonly value: unknown;
@@ -57,29 +71,47 @@ export class ConfigDocument {
   private lineIndex: LineIndex | undefined;
 
   constructor(readonly text: string, readonly file: string) {
-    const errors: jsonc.ParseError[] = [];
-    this.tree = jsonc.parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
-    // getNodeValue builds null-prototype objects; plain JSON values keep the rest of the code ordinary.
-    this.value = this.tree ? JSON.parse(JSON.stringify(jsonc.getNodeValue(this.tree))) : undefined;
-    for (const e of errors) {
+    // A UTF-8 byte-order mark (Notepad writes one) is read as a space, so every offset stays the text's.
+    const source = text.charCodeAt(0) === BOM ? ' ' + text.slice(1) : text;
+    const shape = scanShape(source);
+    if (!shape.hasContent) {
+      // "Value expected" on an empty file says less than this does.
       this.syntaxProblems.push({
+        code: 'syntax/empty', severity: 'error', path: [], start: 0, end: Math.min(1, text.length),
+        message: 'The config is empty. Start from a template: run "Gradient Monitor: New Training Config", or write { "name": …, "data": …, "model": […], "loss": …, "optimizer": … }.',
+      });
+      return;
+    }
+    if (shape.tooDeepAt >= 0) {
+      this.syntaxProblems.push({
+        code: 'syntax/too-deep', severity: 'error', path: [], start: shape.tooDeepAt, end: shape.tooDeepAt + 1,
+        message: `Objects and arrays are nested more than ${MAX_NESTING} levels deep here; a config needs about 6. Is this the right file, or is a bracket repeated?`,
+      });
+      return;
+    }
+    const errors = cappedList<jsonc.ParseError>(MAX_PROBLEMS);
+    this.tree = jsonc.parseTree(source, errors, { allowTrailingComma: true, disallowComments: false });
+    this.value = this.tree ? plainValue(this.tree) : undefined;
+    for (const e of errors) {
+      this.syntaxProblems.push(this.clamped({
         code: 'syntax/' + jsonc.printParseErrorCode(e.error),
         severity: 'error',
         message: syntaxMessage(e.error),
         path: [],
         start: e.offset,
         end: e.offset + Math.max(e.length, 1),
-      });
+      }));
     }
     if (this.tree) this.findDuplicateKeys(this.tree, []);
-    if (!this.tree || text.trim() === '') {
-      // "Value expected" on an empty file says less than this does.
-      this.syntaxProblems.length = 0;
-      this.syntaxProblems.push({
-        code: 'syntax/empty', severity: 'error', path: [], start: 0, end: Math.min(1, text.length),
-        message: 'The config is empty. Start from a template: run "Gradient Monitor: New Training Config", or write { "name": …, "data": …, "model": […], "loss": …, "optimizer": … }.',
-      });
+    if (this.syntaxProblems.length === 0 && this.value === undefined) {
+      this.syntaxProblems.push({ code: 'syntax/invalid', severity: 'error', path: [], start: 0, end: Math.min(1, text.length), message: 'This is not JSON: a config is one object { … }.' });
     }
+  }
+
+  /** Keeps a range inside the text: parse errors at the very end point one past it. */
+  private clamped(p: ConfigProblem): ConfigProblem {
+    const start = Math.min(Math.max(0, p.start), this.text.length);
+    return { ...p, start, end: Math.min(Math.max(start, p.end), this.text.length) };
   }
 
   position(offset: number): Position {
@@ -119,6 +151,7 @@ export class ConfigDocument {
   }
 
   private findDuplicateKeys(node: jsonc.Node, path: JsonPath): void {
+    if (this.syntaxProblems.length >= MAX_PROBLEMS) return;
     if (node.type === 'object') {
       const seen = new Map<string, jsonc.Node>();
       for (const prop of node.children ?? []) {
@@ -126,12 +159,12 @@ export class ConfigDocument {
         if (!key) continue;
         const name = String(key.value);
         const earlier = seen.get(name);
-        if (earlier) {
+        if (earlier && this.syntaxProblems.length < MAX_PROBLEMS) {
           const line = this.position(earlier.offset).line + 1;
           this.syntaxProblems.push({
             code: 'syntax/duplicate-key', severity: 'error', path: [...path, name],
             start: key.offset, end: key.offset + key.length,
-            message: `Duplicate key "${name}" (also on line ${line}). JSON keeps only the last one; remove one of them.`,
+            message: `Duplicate key ${JSON.stringify(name.length > 60 ? name.slice(0, 60) + '…' : name)} (also on line ${line}). JSON keeps only the last one; remove one of them.`,
           });
         }
         seen.set(name, key);
@@ -141,6 +174,59 @@ export class ConfigDocument {
     } else if (node.type === 'array') {
       (node.children ?? []).forEach((c, i) => this.findDuplicateKeys(c, [...path, i]));
     }
+  }
+}
+
+/** Whether the text holds anything but whitespace and comments, and where nesting first goes too deep. */
+function scanShape(text: string): { hasContent: boolean; tooDeepAt: number } {
+  const scanner = jsonc.createScanner(text, false);
+  let hasContent = false;
+  let depth = 0;
+  for (let t = scanner.scan(); t !== jsonc.SyntaxKind.EOF; t = scanner.scan()) {
+    if (t === jsonc.SyntaxKind.Trivia || t === jsonc.SyntaxKind.LineBreakTrivia) continue;
+    if (t === jsonc.SyntaxKind.LineCommentTrivia || t === jsonc.SyntaxKind.BlockCommentTrivia) {
+      // An unclosed /* is not an empty file: let the parser say where it starts.
+      if (scanner.getTokenError() === jsonc.ScanError.UnexpectedEndOfComment) hasContent = true;
+      continue;
+    }
+    hasContent = true;
+    if (t === jsonc.SyntaxKind.OpenBraceToken || t === jsonc.SyntaxKind.OpenBracketToken) {
+      if (++depth > MAX_NESTING) return { hasContent, tooDeepAt: scanner.getTokenOffset() };
+    } else if (t === jsonc.SyntaxKind.CloseBraceToken || t === jsonc.SyntaxKind.CloseBracketToken) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return { hasContent, tooDeepAt: -1 };
+}
+
+/** An array that silently stops growing at `cap` (the parser pushes its errors into it). */
+function cappedList<T>(cap: number): T[] {
+  const list: T[] = [];
+  list.push = (...items: T[]) => {
+    for (const item of items) if (list.length < cap) Array.prototype.push.call(list, item);
+    return list.length;
+  };
+  return list;
+}
+
+/**
+ * The document's value as ordinary objects. Keys are defined, not assigned, so a key named "__proto__"
+ * stays a key (and gets reported as unknown) instead of replacing the prototype; numbers too large for a
+ * double stay Infinity so the schema check can say so (a JSON round trip would turn them into null).
+ */
+function plainValue(node: jsonc.Node): unknown {
+  switch (node.type) {
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const prop of node.children ?? []) {
+        const [key, value] = prop.children ?? [];
+        if (!key || !value) continue;
+        Object.defineProperty(out, String(key.value), { value: plainValue(value), enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    case 'array': return (node.children ?? []).map(plainValue);
+    default: return node.value;
   }
 }
 

@@ -1,14 +1,14 @@
 // Reads a `*.gradmon.json`: syntax, schema, then semantic checks; every problem positioned, never a throw.
 
 import * as fs from 'fs';
-import { ConfigDocument, type ConfigProblem } from './document';
+import { ConfigDocument, MAX_PROBLEMS, type ConfigProblem } from './document';
 import { normalizeConfig } from './normalize';
 import { CONFIG_SCHEMA } from './schema';
 import { validateAgainstSchema } from './schemaValidator';
 import { semanticProblems, type SemanticOptions } from './semantic';
 import type { ResolvedConfig, TrainingConfig } from './types';
 
-export { ConfigDocument, formatPath, LineIndex } from './document';
+export { ConfigDocument, formatPath, LineIndex, MAX_NESTING, MAX_PROBLEMS } from './document';
 export type { ConfigProblem } from './document';
 export { normalizeConfig } from './normalize';
 
@@ -23,6 +23,12 @@ export interface ConfigAnalysis {
 }
 
 export function analyzeConfig(text: string, file: string, options: SemanticOptions = {}): ConfigAnalysis {
+  const analysis = analyzeDocument(text, file, options);
+  if (analysis.problems.length > MAX_PROBLEMS) analysis.problems = analysis.problems.slice(0, MAX_PROBLEMS);
+  return analysis;
+}
+
+function analyzeDocument(text: string, file: string, options: SemanticOptions): ConfigAnalysis {
   const doc = new ConfigDocument(text, file);
   const problems: ConfigProblem[] = [...doc.syntaxProblems];
   // A broken document parses into a partial value: schema checks on it would mostly report the breakage again.

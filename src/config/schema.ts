@@ -20,6 +20,7 @@ export type JsonSchema = {
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
   minLength?: number;
+  maxLength?: number;
   minItems?: number;
   maxItems?: number;
   properties?: Record<string, JsonSchema>;
@@ -251,7 +252,7 @@ const DATA_SCHEMAS: Record<string, JsonSchema> = {
     properties: {
       source: { const: 'csv', description: 'A CSV file with a header row.' },
       path: fileProp('The CSV file.', ['data/spam.csv']),
-      delimiter: str('Field separator.', [',', ';', '\t'], { default: ',' }),
+      delimiter: str('Field separator: one character, not a quote or a line break.', [',', ';', '\t'], { default: ',', maxLength: 1 }),
       textColumn: str('Column holding the text (omit for a numeric table).', ['text']),
       labelColumn: str('Column holding the class label.', ['label']),
       featureColumns: { type: 'array', description: 'Numeric table: the feature columns (default: every column but the label).', items: { type: 'string', minLength: 1 }, minItems: 1, examples: [['x1', 'x2']] },

@@ -3,11 +3,8 @@
 
 import type { JsonPath } from '../protocol';
 import type { ConfigDocument, ConfigProblem } from './document';
-import { formatPath } from './document';
+import { formatPath, MAX_PROBLEMS } from './document';
 import type { JsonSchema } from './schema';
-
-/** Problems per document are capped so a pathological file cannot produce unbounded output. */
-const MAX_PROBLEMS = 200;
 
 export function validateAgainstSchema(doc: ConfigDocument, value: unknown, schema: JsonSchema): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -73,6 +70,12 @@ function where(path: JsonPath): string {
 function check(v: unknown, s: JsonSchema, path: JsonPath, out: ConfigProblem[], doc: ConfigDocument, context: string | undefined): void {
   if (out.length >= MAX_PROBLEMS) return;
 
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    // Only a literal beyond ±1.8e308 parses to Infinity; JSON has no NaN or Infinity of its own.
+    out.push(doc.problem('schema/range', 'error', path, `${where(path)} is too large to be a number (beyond ±1.8e308).${s.examples?.length ? ` For example: ${JSON.stringify(s.examples[0])}.` : ''}`));
+    return;
+  }
+
   if (s.oneOf) {
     checkOneOf(v, s, path, out, doc);
     return;
@@ -108,6 +111,11 @@ function check(v: unknown, s: JsonSchema, path: JsonPath, out: ConfigProblem[], 
   if (typeof v === 'string' && s.minLength !== undefined && v.length < s.minLength) {
     out.push(doc.problem('schema/empty', 'error', path, `${where(path)} must not be empty.${s.examples?.length ? ` For example: ${JSON.stringify(s.examples[0])}.` : ''}`));
   }
+  // JSON Schema counts characters (code points), as the editor's validation of the contributed schema does.
+  if (typeof v === 'string' && s.maxLength !== undefined && v.length > s.maxLength && [...v].length > s.maxLength) {
+    const shown = v.length > 20 ? `${JSON.stringify(v.slice(0, 20))}…` : JSON.stringify(v);
+    out.push(doc.problem('schema/too-long', 'error', path, `${where(path)} must be at most ${s.maxLength} character${s.maxLength === 1 ? '' : 's'} long, not ${shown}.${s.examples?.length ? ` For example: ${JSON.stringify(s.examples[0])}.` : ''}`));
+  }
 
   if (Array.isArray(v)) checkArray(v, s, path, out, doc);
   else if (typeOf(v) === 'object') checkObject(v as Record<string, unknown>, s, path, out, doc);
@@ -130,19 +138,23 @@ function checkArray(v: unknown[], s: JsonSchema, path: JsonPath, out: ConfigProb
   if (s.minItems !== undefined && v.length < s.minItems) {
     out.push(doc.problem('schema/min-items', 'error', path, `${where(path)} needs at least ${s.minItems} item${s.minItems === 1 ? '' : 's'}.${s.examples?.length ? ` For example: ${JSON.stringify(s.examples[0])}.` : ''}`));
   }
-  if (s.maxItems !== undefined && v.length > s.maxItems) {
+  // Items past maxItems are not checked: the first problem to fix is the length (and 100 000 layers would cost seconds).
+  const checked = s.maxItems !== undefined && v.length > s.maxItems ? s.maxItems : v.length;
+  if (checked < v.length) {
     out.push(doc.problem('schema/max-items', 'error', path, `${where(path)} has ${v.length} items; at most ${s.maxItems} are allowed.`));
   }
   if (Array.isArray(s.items)) {
-    s.items.forEach((itemSchema, i) => { if (i < v.length) check(v[i], itemSchema, [...path, i], out, doc, undefined); });
+    s.items.forEach((itemSchema, i) => { if (i < checked) check(v[i], itemSchema, [...path, i], out, doc, undefined); });
   } else if (s.items) {
-    for (let i = 0; i < v.length && out.length < MAX_PROBLEMS; i++) check(v[i], s.items, [...path, i], out, doc, undefined);
+    for (let i = 0; i < checked && out.length < MAX_PROBLEMS; i++) check(v[i], s.items, [...path, i], out, doc, undefined);
   }
 }
 
 function checkObject(v: Record<string, unknown>, s: JsonSchema, path: JsonPath, out: ConfigProblem[], doc: ConfigDocument) {
   // A discriminated union (allOf of if/then on one key): validate against the branch the key selects.
-  const branches = (s.allOf ?? []).filter(b => b.if?.properties && b.then);
+  // Only branches that are whole schemas make a union; an allOf of bare `then: { required }` (the constraint's
+  // "maxNorm needs maxValue") is a conditional requirement of one object, checked below with its properties.
+  const branches = (s.allOf ?? []).filter(b => b.if?.properties && b.then?.properties);
   const discriminator = branches.length > 1 ? Object.keys(branches[0].if!.properties!)[0] : undefined;
   if (discriminator) {
     const selector = v[discriminator];
@@ -163,7 +175,7 @@ function checkObject(v: Record<string, unknown>, s: JsonSchema, path: JsonPath, 
   }
 
   for (const key of s.required ?? []) {
-    if (!(key in v)) {
+    if (!Object.hasOwn(v, key)) {
       const ps = s.properties?.[key];
       const ex = ps?.examples?.length ? ` For example: "${key}": ${JSON.stringify(ps.examples[0])}.` : '';
       const kind = typeof v.type === 'string' ? ` (${v.type})` : '';
@@ -172,7 +184,10 @@ function checkObject(v: Record<string, unknown>, s: JsonSchema, path: JsonPath, 
   }
   if (s.properties) {
     for (const [key, child] of Object.entries(v)) {
-      const ps = s.properties[key];
+      // Stop at the cap: each problem costs a lookup in the document, and 100 000 unknown keys would cost minutes.
+      if (out.length >= MAX_PROBLEMS) return;
+      // Own keys only: "constructor" or "toString" must not find Object.prototype's and pass as known.
+      const ps = Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
       if (ps) check(child, ps, [...path, key], out, doc, undefined);
       else if (s.additionalProperties === false) {
         const allowed = Object.keys(s.properties);
@@ -189,7 +204,7 @@ function checkObject(v: Record<string, unknown>, s: JsonSchema, path: JsonPath, 
     const [k, cond] = Object.entries(b.if.properties)[0];
     if (v[k] === cond.const) {
       for (const key of b.then.required ?? []) {
-        if (!(key in v)) out.push(doc.problem('schema/required', 'error', path, `${where(path)} (${k} ${JSON.stringify(cond.const)}) is missing "${key}".`, true));
+        if (!Object.hasOwn(v, key)) out.push(doc.problem('schema/required', 'error', path, `${where(path)} (${k} ${JSON.stringify(cond.const)}) is missing "${key}".`, true));
       }
     }
   }

@@ -3,7 +3,7 @@
 
 import type { ConfigDocument, ConfigProblem } from './document';
 import { describeShape, inferShapes, layerActivation } from './shapes';
-import type { LossName, ResolvedConfig } from './types';
+import type { InitializerConfig, LossName, ResolvedConfig } from './types';
 
 const BYTES_PER_FLOAT = 4;
 /**
@@ -39,10 +39,24 @@ export function semanticProblems(doc: ConfigDocument, config: ResolvedConfig, op
     seen.set(layer.name, i);
   });
 
-  // TensorFlow.js 4.22 has no gradient for dilated convolutions (tfjs-core's Conv2D gradient refuses them).
+  // TensorFlow.js 4.22 has no gradient for dilated convolutions (tfjs-core's Conv2D gradient refuses them),
+  // and no causal padding.
   config.model.forEach((layer, i) => {
     if (layer.type === 'conv1d' && (layer.dilationRate ?? 1) > 1) {
       at(['model', i, 'dilationRate'], `TensorFlow.js cannot train dilated convolutions (no gradient for dilationRate > 1). Use "dilationRate": 1 and a larger kernelSize, or stack conv1d layers for a wider receptive field.`, 'semantic/unsupported');
+    }
+    // tfjs-layers 4.22 sizes a causal conv1d as "valid" and then refuses to run it (conv1dWithBias: not implemented).
+    if (layer.type === 'conv1d' && layer.padding === 'causal') {
+      at(['model', i, 'padding'], `TensorFlow.js cannot run causal convolutions (conv1d "padding": "causal" is not implemented in tfjs-layers). Use "padding": "same", or "valid".`, 'semantic/unsupported');
+    }
+  });
+  dataOptionProblems(config, at);
+
+  // An orthogonal initializer needs a matrix; a bias is a vector (tfjs fails deep in the build: "Shape must be at least 2D").
+  config.model.forEach((layer, i) => {
+    const bias = (layer as { biasInitializer?: InitializerConfig }).biasInitializer;
+    if ((typeof bias === 'string' ? bias : bias?.type) === 'orthogonal') {
+      at(['model', i, 'biasInitializer'], 'An orthogonal initializer needs a weight matrix, but a bias is a vector. Use "zeros" (the default) or "ones".', 'semantic/initializer');
     }
   });
   const { input, layers } = inferShapes(config);
@@ -51,23 +65,10 @@ export function semanticProblems(doc: ConfigDocument, config: ResolvedConfig, op
   });
   if (layers.some(l => l.problem)) return problems;
 
-  // Memory: refuse what cannot fit before anything is allocated.
-  const params = layers.reduce((a, l) => a + l.params, 0);
-  const batch = config.training.batchSize;
-  let activationFloats = 0;
-  config.model.forEach((layer, i) => {
-    const out = layers[i].output.reduce<number>((a, d) => a * (d ?? 1), 1);
-    // Recurrent layers keep every step's gate activations for backpropagation through time.
-    const steps = (layer.type === 'lstm' || layer.type === 'gru' || layer.type === 'simpleRNN') ? (i === 0 ? input.shape[0] : layers[i - 1].output[0]) ?? 1 : 1;
-    const gates = layer.type === 'lstm' ? 6 : layer.type === 'gru' ? 5 : layer.type === 'simpleRNN' ? 2 : 2;
-    activationFloats += batch * out * gates * (steps as number);
-  });
-  const bytes = (params * PARAMETER_COPIES + activationFloats) * BYTES_PER_FLOAT;
-  const budget = options.memoryBudgetBytes ?? defaultMemoryBudget();
-  if (!Number.isFinite(bytes) || bytes > budget) {
-    const largest = layers.reduce((best, l, i) => (l.params > layers[best].params ? i : best), 0);
-    at(['model', largest], `This model needs about ${formatBytes(bytes)} to train (${params.toLocaleString('en-US')} parameters, the largest in ${config.model[largest].name}; batch ${batch}), more than the ${formatBytes(budget)} available. Use fewer units, a smaller vocabulary or a smaller batch.`, 'semantic/too-large');
-  }
+  // Memory: refuse what cannot fit before anything is allocated (run.ts checks again once the data has
+  // given the widths a config leaves open: csv/jsonl columns, idx images).
+  const memory = memoryProblem(config, options);
+  if (memory) at(memory.path, memory.message, 'semantic/too-large');
 
   // The output must match the task.
   const lastIndex = config.model.length - 1;
@@ -114,6 +115,68 @@ export function semanticProblems(doc: ConfigDocument, config: ResolvedConfig, op
     at(['optimizer', 'schedule', 'factor'], `A step schedule factor of ${schedule.factor} makes the learning rate grow; use a value below 1 (e.g. 0.1).`, 'semantic/schedule', 'warning');
   }
   return problems;
+}
+
+/**
+ * Data options the loader would refuse, reported where the editor shows them instead of at the first run
+ * (the loader keeps its own checks: `gradmon train` may be given a config no editor has seen).
+ */
+function dataOptionProblems(config: ResolvedConfig, at: (path: (string | number)[], message: string, code: string) => void): void {
+  const d = config.data;
+  const code = 'semantic/data-options';
+  if (d.source === 'idx') {
+    if (d.images === d.labels) at(['data', 'labels'], `data.images and data.labels are the same file, "${d.labels}"; labels come in their own file (e.g. train-labels-idx1-ubyte).`, code);
+    return;
+  }
+  if (d.source !== 'csv' && d.source !== 'jsonl') return;
+  if (d.source === 'csv' && d.delimiter !== undefined && ['"', '\n', '\r'].includes(d.delimiter)) {
+    at(['data', 'delimiter'], `data.delimiter cannot be a quote or a line break: CSV uses those to quote fields and end rows. Use ",", ";" or "\\t".`, code);
+  } else if (d.source === 'csv' && d.delimiter !== undefined && d.delimiter.length !== 1) {
+    // One character to the schema, but two UTF-16 units (an emoji): the parser compares single units.
+    at(['data', 'delimiter'], `data.delimiter must be a single plain character such as ",", ";" or "\\t".`, code);
+  }
+  if (d.textColumn !== undefined && d.featureColumns !== undefined) {
+    at(['data', 'featureColumns'], 'Set either "textColumn" (text classification) or "featureColumns" (a numeric table), not both.', code);
+  }
+  if (d.textColumn !== undefined && d.textColumn === d.labelColumn) {
+    at(['data', 'textColumn'], `"textColumn" and "labelColumn" are both "${d.labelColumn}": the text cannot also be its label.`, code);
+  }
+  d.featureColumns?.forEach((c, i) => {
+    if (c === d.labelColumn) at(['data', 'featureColumns', i], `"featureColumns" includes the label column "${c}": the model would see the answer. Remove it.`, code);
+    else if (d.featureColumns!.indexOf(c) !== i) at(['data', 'featureColumns', i], `"${c}" is listed twice in "featureColumns".`, code);
+  });
+}
+
+/** A model too large for the memory budget: the layer to point at and what to say. */
+export interface MemoryProblem { path: (string | number)[]; message: string }
+
+/**
+ * Estimated training memory (parameters with their gradient and optimizer copies, plus activations kept for
+ * backpropagation) against the budget. `inputShape`: one example's shape from the loaded data, for the
+ * sources whose width the config does not say (statically those count as width 1, an underestimate).
+ */
+export function memoryProblem(config: ResolvedConfig, options: SemanticOptions = {}, inputShape?: number[]): MemoryProblem | undefined {
+  const { input, layers } = inferShapes(config, inputShape);
+  if (layers.some(l => l.problem)) return undefined;
+  const params = layers.reduce((a, l) => a + l.params, 0);
+  const batch = config.training.batchSize;
+  let activationFloats = 0;
+  config.model.forEach((layer, i) => {
+    const out = layers[i].output.reduce<number>((a, d) => a * (d ?? 1), 1);
+    // Recurrent layers keep every step's gate activations for backpropagation through time.
+    const steps = (layer.type === 'lstm' || layer.type === 'gru' || layer.type === 'simpleRNN') ? (i === 0 ? input.shape[0] : layers[i - 1].output[0]) ?? 1 : 1;
+    const gates = layer.type === 'lstm' ? 6 : layer.type === 'gru' ? 5 : layer.type === 'simpleRNN' ? 2 : 2;
+    activationFloats += batch * out * gates * (steps as number);
+  });
+  const bytes = (params * PARAMETER_COPIES + activationFloats) * BYTES_PER_FLOAT;
+  const budget = options.memoryBudgetBytes ?? defaultMemoryBudget();
+  if (Number.isFinite(bytes) && bytes <= budget) return undefined;
+  const largest = layers.reduce((best, l, i) => (l.params > layers[best].params ? i : best), 0);
+  const data = inputShape ? `, for the data's examples of ${describeShape(inputShape)}` : '';
+  return {
+    path: ['model', largest],
+    message: `This model needs about ${formatBytes(bytes)} to train (${params.toLocaleString('en-US')} parameters, the largest in ${config.model[largest].name}; batch ${batch}${data}), more than the ${formatBytes(budget)} available. Use fewer units, a smaller vocabulary or a smaller batch${inputShape ? ', or fewer input features' : ''}.`,
+  };
 }
 
 function dataName(config: ResolvedConfig): string {

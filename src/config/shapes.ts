@@ -58,9 +58,13 @@ export interface LayerShape {
 
 const prod = (dims: Dim[]) => dims.reduce<number>((a, d) => a * (d ?? 1), 1);
 
-/** Output shape and parameter count of each layer, given the input; stops adding problems after the first. */
-export function inferShapes(config: Pick<ResolvedConfig, 'model' | 'data'>): { input: InputSpec; layers: LayerShape[] } {
+/**
+ * Output shape and parameter count of each layer, given the input; stops adding problems after the first.
+ * `dataShape`: one example's shape from the loaded data, where the config alone leaves widths open.
+ */
+export function inferShapes(config: Pick<ResolvedConfig, 'model' | 'data'>, dataShape?: number[]): { input: InputSpec; layers: LayerShape[] } {
   const input = inputSpec(config.data);
+  if (dataShape) input.shape = dataShape;
   let shape: Dim[] = input.shape;
   let isTokens = input.kind === 'tokens';
   let failed = false;
@@ -140,7 +144,11 @@ function layerShape(layer: LayerConfig, inShape: Dim[], isTokens: boolean, input
       const p = layer.poolSize ?? 2;
       const s = layer.strides ?? p;
       const steps = inShape[0];
-      return { output: [steps === null ? null : Math.max(0, Math.floor((steps - p) / s) + 1), last], params: 0 };
+      const outSteps = steps === null ? null : Math.floor((steps - p) / s) + 1;
+      if (outSteps !== null && outSteps < 1) {
+        return { output: [0, last], params: 0, problem: { message: `maxPooling1d's window spans ${p} steps but the input has only ${steps}. Use a smaller poolSize, or longer sequences.`, key: 'poolSize' } };
+      }
+      return { output: [outSteps, last], params: 0 };
     }
     case 'globalMaxPooling1d':
     case 'globalAveragePooling1d': {

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeConfigFile, type ConfigAnalysis, type ConfigProblem } from '../config';
+import { memoryProblem } from '../config/semantic';
 import type { BackendChoice, ResolvedConfig } from '../config/types';
 import { createMonitor } from '../diagnosis/monitor';
 import type { Finding, JsonPath, RunEvent, RunStartEvent, RunSummary, Severity } from '../protocol';
@@ -98,6 +99,9 @@ export async function prepareRun(options: RunOptions): Promise<
 
   const mismatch = checkModelAgainstData(config, data);
   if (mismatch) return { ok: false, stage: 'config', problems: at(mismatch.jsonPath, mismatch.message, 'semantic/data-mismatch') };
+  // The config check could not know the widths csv/jsonl/idx data bring; a wide file can make a small-looking model huge.
+  const tooLarge = memoryProblem(config, { memoryBudgetBytes: options.memoryBudgetBytes }, data.inputShape);
+  if (tooLarge) return { ok: false, stage: 'config', problems: at(tooLarge.path, tooLarge.message, 'semantic/too-large') };
 
   let built: BuiltModel;
   try {

@@ -36,6 +36,8 @@ export class CsvParser {
   private recordChars = 0;
   /** A CR ended the last chunk: an LF opening the next one belongs to it. */
   private pendingCR = false;
+  /** The last chunk's last character was a CR (inside quotes too): for counting a CRLF split by chunks once. */
+  private endedInCR = false;
   private readonly delim: number;
 
   constructor(
@@ -49,10 +51,15 @@ export class CsvParser {
   }
 
   push(chunk: string): void {
+    if (chunk.length === 0) return;
+    this.scan(chunk);
+    this.endedInCR = chunk.charCodeAt(chunk.length - 1) === CR;
+  }
+
+  private scan(chunk: string): void {
     const n = chunk.length;
     const delim = this.delim;
     let i = 0;
-    if (n === 0) return;
     if (this.pendingCR) {
       this.pendingCR = false;
       if (chunk.charCodeAt(0) === LF) i = 1;
@@ -91,7 +98,7 @@ export class CsvParser {
         case State.Quoted: {
           const q = chunk.indexOf('"', i);
           const end = q < 0 ? n : q;
-          for (let k = chunk.indexOf('\n', i); k >= 0 && k < end; k = chunk.indexOf('\n', k + 1)) this.line++;
+          this.line += lineBreaks(chunk, i, end, i > 0 ? chunk.charCodeAt(i - 1) === CR : this.endedInCR);
           this.append(chunk, i, end);
           if (q < 0) return;
           this.state = State.QuoteInQuoted;
@@ -181,6 +188,26 @@ export class CsvParser {
     this.recordStarted = this.recordQuoted = false;
     this.recordChars = 0;
   }
+}
+
+/**
+ * Line breaks in chunk[from, to) as editors count them: LF, CRLF and a lone CR each end a line (the parser
+ * ends records on all three, so quoted text must count them the same or every later line number drifts).
+ * `afterCR`: the character before `from` was a CR, so an LF at `from` completes it.
+ */
+function lineBreaks(chunk: string, from: number, to: number, afterCR: boolean): number {
+  let n = 0;
+  const cr = chunk.indexOf('\r', from);
+  if (cr < 0 || cr >= to) {
+    for (let k = chunk.indexOf('\n', from); k >= 0 && k < to; k = chunk.indexOf('\n', k + 1)) n++;
+    return afterCR && to > from && chunk.charCodeAt(from) === LF ? n - 1 : n;
+  }
+  for (let k = from; k < to; k++) {
+    const c = chunk.charCodeAt(k);
+    if (c === CR) n++;
+    else if (c === LF && !(k === from ? afterCR : chunk.charCodeAt(k - 1) === CR)) n++;
+  }
+  return n;
 }
 
 /** Parses a whole string (tests, small inputs). */

@@ -40,6 +40,12 @@ export const DATA_LIMITS = {
   regressionMinDistinctLabels: 20,
   /** Input values kept in memory (examples × values per example): 2^27 float32 = 512 MB. */
   maxInputValues: 2 ** 27,
+  /**
+   * Values a synthetic task may generate, kept or not: every example is generated even when maxExamples
+   * drops it (so the kept ones do not depend on maxExamples), and 2^28 draws take a few seconds. Without
+   * it, 10 million examples of 100 000 steps with "maxExamples": 10 is 10^12 draws: a hang, not an error.
+   */
+  maxGeneratedValues: 2 ** 28,
   /** Text sources: nearly one class per example means the label column is an id or free text, not a label. */
   suspiciousClassCount: 1000,
 };

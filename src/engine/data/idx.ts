@@ -155,6 +155,15 @@ export async function loadIdxDataset(config: IdxDataConfig, ctx: DataContext): P
   const images = await readIdxHeader(imagesFile, IMAGES);
   const labels = await readIdxHeader(labelsFile, LABELS);
 
+  if (images.count === 0) {
+    throw fileError(imagesFile.display, `has no examples: its header says [${images.dims.join(', ')}], 0 of them`, IMAGES);
+  }
+  if (images.exampleSize === 0) {
+    throw fileError(imagesFile.display,
+      `has examples of 0 values: its header says [${images.dims.join(', ')}], and a dimension of 0 leaves nothing to learn from`,
+      IMAGES);
+  }
+
   if (labels.exampleSize !== 1) {
     const swapped = images.exampleSize === 1 ? ' The two files look swapped: check data.images and data.labels.' : '';
     throw fileError(labelsFile.display,
@@ -184,10 +193,21 @@ export async function loadIdxDataset(config: IdxDataConfig, ctx: DataContext): P
   const buffers = new SplitBuffers(plan, E, 1, 'float32', 'int32');
   // Only unsigned bytes have a known range (0–255 pixels); other types are passed through as stored.
   const scale = normalize && images.type.name === 'ubyte' ? 255 : 1;
+  // float and double files can hold NaN or ±Infinity, which would poison the first step's loss far from the cause.
+  const mayBeNonFinite = images.type.name === 'float' || images.type.name === 'double';
   await readIdxExamples(imagesFile, images, IMAGES, k => plan.slotOf[k] >= 0, (k, values) => {
     const at = buffers.locate(k)!;
     const x = at.split.x;
     const base = at.row * E;
+    if (mayBeNonFinite) {
+      for (let i = 0; i < E; i++) {
+        if (!Number.isFinite(values[i])) {
+          throw fileError(imagesFile.display,
+            `example ${k} (counting from 0) holds ${values[i]} at value ${i}, not a finite number; ` +
+            'fix or drop that example (inputs must be finite)', IMAGES);
+        }
+      }
+    }
     for (let i = 0; i < E; i++) x[base + i] = values[i] / scale;
     at.split.y[at.row] = encoded.y[k];
   });

@@ -38,24 +38,26 @@ export async function readJsonlFile(
     }
     onObject(value as Record<string, unknown>, lineNo);
   };
+  // Checked on every line, not only while one spans chunks: the last chunk of a long line must count too.
+  const tooLong = (lineNo: number) => lineError(file.display, lineNo,
+    `is longer than ${DATA_LIMITS.maxRecordChars / 1024 / 1024} M characters; is this really JSON Lines ` +
+    '(one object per line)? A pretty-printed JSON file must be rewritten with one object per line', jsonPath);
   for await (const text of readTextChunks(file, jsonPath)) {
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) {
         pending += text.slice(start);
-        if (pending.length > DATA_LIMITS.maxRecordChars) {
-          throw lineError(file.display, line + 1,
-            `is longer than ${DATA_LIMITS.maxRecordChars / 1024 / 1024} M characters; is this really JSON Lines ` +
-            '(one object per line)? A pretty-printed JSON file must be rewritten with one object per line', jsonPath);
-        }
+        if (pending.length > DATA_LIMITS.maxRecordChars) throw tooLong(line + 1);
         break;
       }
       const lineText = pending + text.slice(start, nl);
       pending = '';
       start = nl + 1;
+      if (lineText.length > DATA_LIMITS.maxRecordChars) throw tooLong(line + 1);
       handle(lineText, ++line);
     }
   }
+  if (pending.length > DATA_LIMITS.maxRecordChars) throw tooLong(line + 1);
   if (pending !== '') handle(pending, ++line);
 }

@@ -2,7 +2,7 @@
 
 import type { SyntheticDataConfig, SyntheticTask } from '../../config/types';
 import { SeededRandom } from '../random';
-import { DATA_DEFAULTS } from './defaults';
+import { DATA_DEFAULTS, DATA_LIMITS } from './defaults';
 import { readInt, readNumber, readSplitOptions } from './options';
 import { checkInputSize, planSplit, SplitBuffers } from './split';
 import { DataContext, DataError, Dataset } from './types';
@@ -137,6 +137,19 @@ function parityTask(T: number): TaskSpec {
   };
 }
 
+/** Refuse before generating: the work is examples × values per example whatever maxExamples keeps. */
+function checkGenerationSize(examples: number, exampleSize: number, task: string, maxExamples: number | undefined): void {
+  const values = examples * exampleSize;
+  if (values <= DATA_LIMITS.maxGeneratedValues) return;
+  const sampled = maxExamples !== undefined && maxExamples < examples
+    ? ` data.maxExamples does not help: every example is generated before ${maxExamples} are kept, so that the kept ones do not depend on it.`
+    : '';
+  throw new DataError(
+    `data.task '${task}' would generate ${examples} × ${exampleSize} = ${values.toExponential(2)} values, more than the ` +
+    `${DATA_LIMITS.maxGeneratedValues.toExponential(2)} generated in a few seconds; lower data.examples` +
+    `${task === 'blobs' ? ' or data.features' : ' or data.sequenceLength'}.${sampled}`, ['data', 'examples']);
+}
+
 export function generateSynthetic(config: SyntheticDataConfig, ctx: DataContext): Dataset {
   const task = config.task;
   if (!TASKS.includes(task)) {
@@ -161,6 +174,7 @@ export function generateSynthetic(config: SyntheticDataConfig, ctx: DataContext)
 
   const exampleSize = spec.inputShape.reduce((a, b) => a * b, 1);
   checkInputSize(Math.min(examples, maxExamples ?? examples), exampleSize, ['data', 'examples'], `data.task '${task}'`);
+  checkGenerationSize(examples, exampleSize, task, maxExamples);
   const plan = planSplit(examples, validationSplit, maxExamples, ctx.seed, ['data', 'validationSplit']);
   const regression = spec.task === 'regression';
   const buffers = new SplitBuffers(plan, exampleSize, 1, 'float32', regression ? 'float32' : 'int32');

@@ -6,11 +6,20 @@ import { DATA_LIMITS } from './defaults';
 import { fileError, formatBytes, fromFsError, lineError } from './errors';
 import type { DataFile } from './paths';
 
-const NEWLINE = 0x0a;
+const LF = 0x0a;
+const CR = 0x0d;
 
-function countNewlines(buf: Uint8Array, end = buf.length): number {
+/**
+ * Line breaks in buf[0, end) as editors count them: LF, CRLF and a lone CR (old Mac files, which the CSV
+ * parser reads too) each end one line. `afterCR`: the previous chunk ended in a CR, so an LF opening this
+ * one completes that CRLF instead of starting a line.
+ */
+function countLineBreaks(buf: Uint8Array, end = buf.length, afterCR = false): number {
   let n = 0;
-  for (let i = buf.indexOf(NEWLINE); i >= 0 && i < end; i = buf.indexOf(NEWLINE, i + 1)) n++;
+  for (let i = buf.indexOf(LF); i >= 0 && i < end; i = buf.indexOf(LF, i + 1)) n++;
+  for (let i = buf.indexOf(CR); i >= 0 && i < end; i = buf.indexOf(CR, i + 1)) if (buf[i + 1] !== LF || i + 1 >= end) n++;
+  // A CRLF cut by `end` counted its CR above; one cut by the chunk boundary counted its CR in the last chunk.
+  if (afterCR && end > 0 && buf[0] === LF) n--;
   return n;
 }
 
@@ -55,13 +64,13 @@ function checkLooksLikeText(chunk: Buffer, file: DataFile, jsonPath: JsonPath): 
   }
   const nul = chunk.indexOf(0);
   if (nul >= 0) {
-    throw lineError(file.display, countNewlines(chunk, nul) + 1,
+    throw lineError(file.display, countLineBreaks(chunk, nul) + 1,
       `does not look like a text file (a NUL byte at byte ${nul}); point the config at a CSV or JSONL text file`,
       jsonPath);
   }
   const bad = findInvalidUtf8(chunk, chunk.length < file.size);
   if (bad >= 0) {
-    throw lineError(file.display, countNewlines(chunk, bad) + 1,
+    throw lineError(file.display, countLineBreaks(chunk, bad) + 1,
       `does not look like a text file: byte ${bad} is not valid UTF-8. If it is text in another encoding ` +
       '(Latin-1, Windows-1252), re-save it as UTF-8', jsonPath);
   }
@@ -79,6 +88,7 @@ export async function* readTextChunks(file: DataFile, jsonPath: JsonPath): Async
   let first = true;
   let bytesRead = 0;
   let linesBefore = 0;
+  let endedInCR = false;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytesRead += chunk.length;
@@ -95,11 +105,12 @@ export async function* readTextChunks(file: DataFile, jsonPath: JsonPath): Async
         text = decoder.decode(chunk, { stream: true });
       } catch {
         const bad = Math.max(0, findInvalidUtf8(chunk, true, true));
-        throw lineError(file.display, linesBefore + countNewlines(chunk, bad) + 1,
+        throw lineError(file.display, linesBefore + countLineBreaks(chunk, bad, endedInCR) + 1,
           `is not valid UTF-8 (byte ${bytesRead - chunk.length + bad} of the file). Re-save the file as UTF-8`,
           jsonPath);
       }
-      linesBefore += countNewlines(chunk);
+      linesBefore += countLineBreaks(chunk, chunk.length, endedInCR);
+      endedInCR = chunk[chunk.length - 1] === CR;
       if (text) yield text;
     }
     try {

@@ -40,7 +40,10 @@ export function fuzzParams<T>(share = 1): Parameters<T> {
 
 function fcReport(out: { counterexample: unknown; seed: number; counterexamplePath: string | null; errorInstance: unknown; numRuns: number }): string {
   const example = safeStringify(out.counterexample);
-  const err = out.errorInstance instanceof Error ? out.errorInstance.stack ?? out.errorInstance.message : String(out.errorInstance);
+  const e = out.errorInstance;
+  const err = e instanceof Error
+    ? [e.message, ...(e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).slice(0, 3)].join('\n')
+    : String(e);
   return `Property failed after ${out.numRuns} case(s) { seed: ${out.seed}, path: "${out.counterexamplePath}" }\n` +
     `Counterexample: ${example.length > 4000 ? example.slice(0, 4000) + `… (${example.length} chars)` : example}\n${err}`;
 }
@@ -53,17 +56,39 @@ export function safeStringify(v: unknown): string {
   }
 }
 
-/** Counts of what a suite tried, printed after it so the numbers can be quoted. */
+/**
+ * Counts of what a suite tried, printed after it so the numbers can be quoted. A key starting with "  …"
+ * is a breakdown of the last top-level key added before it, and is listed under it.
+ */
 export class Tally {
   private readonly counts = new Map<string, number>();
+  private readonly children = new Map<string, Set<string>>();
+  private lastTop = '';
+
   add(what: string, n = 1): void {
-    this.counts.set(what, (this.counts.get(what) ?? 0) + n);
+    let key = what;
+    if (what.startsWith('  …')) {
+      key = `${this.lastTop}\u0000${what}`;
+      if (!this.children.has(this.lastTop)) this.children.set(this.lastTop, new Set());
+      this.children.get(this.lastTop)!.add(key);
+    } else {
+      this.lastTop = what;
+    }
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
   }
+
   get(what: string): number {
     return this.counts.get(what) ?? 0;
   }
+
   report(title: string): string {
-    const lines = [...this.counts].map(([k, v]) => `    ${String(v).padStart(7)}  ${k}`);
+    const line = (k: string) => `    ${String(this.counts.get(k)).padStart(7)}  ${k.slice(k.indexOf('\u0000') + 1)}`;
+    const lines: string[] = [];
+    for (const k of this.counts.keys()) {
+      if (k.includes('\u0000')) continue;
+      lines.push(line(k));
+      for (const c of [...(this.children.get(k) ?? [])].sort()) lines.push(line(c));
+    }
     return `  ${title} (seed ${FUZZ_SEED}, ${FUZZ_RUNS} runs per property):\n${lines.join('\n')}`;
   }
 }
