@@ -2,13 +2,15 @@
 // clipping, the loss, and the histogram of log10|g| at the viewed step. Built once and updated in place
 // (datasets reused, data arrays replaced), with animation off, parsing off (pre-built {x, y} points) and
 // normalized data, so a snapshot with 50 layers × 512 points redraws within a frame.
+// update() rather than update('none'): in 'none' mode Chart.js never refreshes the options it shares between
+// a dataset's elements, so bars and markers would keep the colours of the theme they were first drawn in.
 
 import {
   BarController, BarElement, CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement,
   LogarithmicScale, PointElement, Tooltip,
   type ChartDataset, type Plugin, type Scale, type TooltipItem,
 } from 'chart.js';
-import type { HeatColumn, Histogram, RunSnapshot, SeriesData } from './types';
+import type { HeatColumn, Histogram, RunSnapshot, SeriesData } from '../shared/types';
 import { dec } from '../../src/history/runHistory';
 import { formatNumber, formatPercent } from '../shared/format';
 import { layerColor, withAlpha, type Theme } from '../shared/theme';
@@ -70,6 +72,71 @@ const markerPlugin: Plugin = {
   },
 };
 
+/** A layer's norm line drawn by layerLinesPlugin (all visible layers but the selected one, which is a dataset). */
+export interface LayerLine {
+  layer: string;
+  color: string;
+  width: number;
+  steps: number[];
+  /** Decoded norms; NaN where nothing can be drawn on a log axis (NaN, ±Inf, 0). */
+  values: Float64Array;
+}
+
+const layerLinesOf = new WeakMap<Chart, LayerLine[]>();
+
+/**
+ * Draws the layers' norm lines straight onto the canvas, under the datasets. Chart.js keeps an element per
+ * point and resolves options per dataset on every update: for 50 layers × 512 points that alone took most of
+ * a frame, while stroking the same lines takes about 2 ms. The selected layer stays a real dataset (tooltip,
+ * band), as do the global norms and markers; hovering or clicking another layer's line is handled by
+ * NormsChart.layerAt.
+ */
+const layerLinesPlugin: Plugin = {
+  id: 'gradmonLayerLines',
+  beforeDatasetsDraw(chart) {
+    const lines = layerLinesOf.get(chart);
+    if (!lines?.length) return;
+    const { left, right, top, bottom } = chart.chartArea;
+    const xs = chart.scales.x;
+    const ys = chart.scales.y;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, right - left, bottom - top);
+    ctx.clip();
+    ctx.lineJoin = 'round';
+    // The scales' own arithmetic, inlined (a linear x and a log y): 25k getPixelForValue calls cost more.
+    const x0 = xs.getPixelForValue(xs.min);
+    const xk = (xs.getPixelForValue(xs.max) - x0) / (xs.max - xs.min || 1);
+    const lyMin = Math.log10(ys.min);
+    const y0 = ys.getPixelForValue(ys.min);
+    const yk = (ys.getPixelForValue(ys.max) - y0) / (Math.log10(ys.max) - lyMin || 1);
+    for (const line of lines) {
+      ctx.strokeStyle = line.color;
+      ctx.lineWidth = line.width;
+      ctx.beginPath();
+      let pen = false;
+      const { steps, values } = line;
+      for (let i = 0; i < steps.length; i++) {
+        const v = values[i];
+        if (Number.isNaN(v)) {
+          pen = false; // a gap: NaN/Inf (marked by triangles) or an exact zero (marked on the bottom edge)
+          continue;
+        }
+        const px = x0 + (steps[i] - xs.min) * xk;
+        const py = y0 + (Math.log10(v) - lyMin) * yk;
+        if (pen) ctx.lineTo(px, py);
+        else {
+          ctx.moveTo(px, py);
+          pen = true;
+        }
+      }
+      ctx.stroke();
+    }
+    ctx.restore();
+  },
+};
+
 /** The finding marker under a click at `offsetX` (CSS pixels in the canvas), if any. */
 export function markerAt(chart: Chart, offsetX: number): TimeMarker | undefined {
   const x = chart.scales.x;
@@ -101,6 +168,16 @@ export function seriesPoints(s: SeriesData, pick: 'last' | 'min' | 'max' = 'last
   return out;
 }
 
+/**
+ * Chart.js splits a line into segments at gaps, point by point; a dataset without gaps can skip that
+ * (spanGaps on it draws exactly the same line), which matters with 50 layers × 512 points.
+ */
+export function spanIfNoGaps(d: { data: Pt[]; spanGaps?: boolean | number }): void {
+  let gaps = false;
+  for (const q of d.data) if (Number.isNaN(q.y)) { gaps = true; break; }
+  d.spanGaps = !gaps;
+}
+
 /** Steps where a series held NaN or ±Inf (in any of last/min/max: a spike inside a bucket counts). */
 export function nonFiniteSteps(s: SeriesData): number[] {
   const out: number[] = [];
@@ -124,19 +201,9 @@ function baseTimeOptions(theme: Theme) {
     interaction: { mode: 'nearest' as const, intersect: false, axis: 'xy' as const },
     elements: { point: { radius: 0, hitRadius: 4, hoverRadius: 3 }, line: { tension: 0, borderJoinStyle: 'round' as const } },
     plugins: {
-      legend: legendOptions(theme),
+      // The legends are HTML next to the canvas (see legend.ts); layers have theirs in the layer list.
+      legend: false as never, // false disables the plugin (its typings only know an options object)
       tooltip: tooltipOptions(theme),
-    },
-  };
-}
-
-function legendOptions(theme: Theme) {
-  return {
-    position: 'bottom' as const,
-    labels: {
-      color: theme.foreground, boxWidth: 14, boxHeight: 2, font: { family: theme.fontFamily, size: theme.fontSize - 1 },
-      // Layers have their own legend (the layer list with colour swatches); 50 entries here would bury the chart.
-      filter: (item: { datasetIndex?: number }, data: { datasets: LineDataset[] }) => !data.datasets[item.datasetIndex ?? 0]?.key?.startsWith('layer:'),
     },
   };
 }
@@ -161,21 +228,27 @@ function axisColors(theme: Theme) {
   return {
     grid: { color: theme.grid, tickColor: theme.grid },
     border: { color: theme.border },
-    ticks: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
+    // No label rotation: Chart.js then skips fitting rotated labels on every update.
+    ticks: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 }, minRotation: 0, maxRotation: 0 },
     title: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
   };
 }
 
-/** Labels only every k-th decade of a log axis, k chosen so at most ~8 labels show. */
-function decadeTicks(scale: Scale) {
-  return (value: number | string) => {
-    const v = Number(value);
-    const e = Math.log10(v);
-    if (Math.abs(e - Math.round(e)) > 1e-9) return '';
-    const decades = Math.max(1, Math.log10(scale.max / scale.min));
-    const every = Math.max(1, Math.ceil(decades / 8));
-    return Math.round(e) % every === 0 ? formatNumber(v, 2) : '';
-  };
+/**
+ * A log axis gets a tick at 1…9 × every decade: over 30 decades that is ~270 labels Chart.js measures on every
+ * update. Keep whole decades only, every k-th so that at most ~8 remain (grid lines then mark decades).
+ */
+function keepDecadeTicks(scale: Scale): void {
+  const decades = Math.max(1, Math.log10(scale.max / scale.min));
+  const every = Math.max(1, Math.ceil(decades / 8));
+  scale.ticks = scale.ticks.filter(t => {
+    const e = Math.log10(t.value);
+    return Math.abs(e - Math.round(e)) < 1e-9 && Math.round(e) % every === 0;
+  });
+}
+
+function logTickLabel(value: number | string): string {
+  return formatNumber(Number(value), 2);
 }
 
 /**
@@ -217,8 +290,34 @@ function finiteRange(series: SeriesData[], acc: { lo: number; hi: number }): voi
   }
 }
 
+/**
+ * Decodes a layer's norms for drawing on a log axis (NaN where nothing can be drawn) and, in the same pass,
+ * widens `range` with the finite positive min/max, and collects the steps with NaN/Inf and with exact zeros.
+ */
+function scanNorms(s: SeriesData, range: { lo: number; hi: number }, nonFinite: Set<number>, zero: Set<number>): Float64Array {
+  const n = s.steps.length;
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const last = s.last[i];
+    const lo = s.min[i];
+    const hi = s.max[i];
+    if (typeof last === 'string' || typeof lo === 'string' || typeof hi === 'string') nonFinite.add(s.steps[i]);
+    values[i] = typeof last === 'number' && last > 0 && last < Infinity ? last : NaN;
+    if (typeof hi === 'number' && hi > 0) {
+      if (hi > range.hi) range.hi = hi;
+      if (hi < range.lo) range.lo = hi;
+    }
+    if (typeof lo === 'number') {
+      if (lo > 0 && lo < range.lo) range.lo = lo;
+      else if (lo === 0) zero.add(s.steps[i]);
+    }
+  }
+  return values;
+}
+
+/** Fixed while a run goes on (its planned length: the axis never moves); the steps it took once it is over. */
 export function timeAxisMax(run: RunSnapshot): number {
-  return Math.max(run.totalSteps - 1, run.step, 1);
+  return Math.max(run.status === 'running' ? run.totalSteps - 1 : run.step, 1);
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -229,6 +328,9 @@ export class NormsChart {
   private readonly decades = new StickyDecades();
   private order = '';
   points = 0;
+  /** Whether the markers for NaN/Inf and for exact zero norms are on (for the legend). */
+  hasNonFinite = false;
+  hasZero = false;
 
   constructor(canvas: HTMLCanvasElement, theme: Theme) {
     this.chart = new Chart<'line', Pt[]>(canvas, {
@@ -238,12 +340,54 @@ export class NormsChart {
         ...baseTimeOptions(theme),
         scales: {
           x: { type: 'linear', min: 0, max: 1, ticks: { precision: 0, maxTicksLimit: 8 }, title: { display: true, text: 'step' } },
-          y: { type: 'logarithmic', min: 1e-4, max: 10, title: { display: true, text: '‖g‖ (log)' } },
+          y: { type: 'logarithmic', min: 1e-4, max: 10, title: { display: true, text: '‖g‖ (log)' }, afterBuildTicks: keepDecadeTicks },
         },
       },
-      plugins: [markerPlugin],
+      plugins: [layerLinesPlugin, markerPlugin],
     });
     this.applyTheme(theme);
+  }
+
+  /** The layers' lines on screen, the selected one included (tests read them). */
+  layers(): { layer: string; color: string; width: number; points: Pt[]; selected: boolean }[] {
+    const lines = (layerLinesOf.get(this.chart) ?? []).map(l => ({
+      layer: l.layer, color: l.color, width: l.width, selected: false, points: l.steps.map((x, i) => ({ x, y: l.values[i] })),
+    }));
+    const sel = this.chart.data.datasets.find(d => (d as LineDataset).key?.startsWith('layer:')) as LineDataset | undefined;
+    if (sel) lines.push({ layer: sel.label ?? '', color: String(sel.borderColor), width: Number(sel.borderWidth), points: sel.data, selected: true });
+    return lines;
+  }
+
+  /** The layer line within a few pixels of a point on the canvas (CSS pixels), for hover and click. */
+  layerAt(offsetX: number, offsetY: number): { layer: string; step: number; value: number } | undefined {
+    const xs = this.chart.scales.x;
+    const ys = this.chart.scales.y;
+    const { left, right, top, bottom } = this.chart.chartArea;
+    if (offsetX < left || offsetX > right || offsetY < top || offsetY > bottom) return undefined;
+    const step = xs.getValueForPixel(offsetX) ?? 0;
+    let best: { layer: string; step: number; value: number } | undefined;
+    let bestDistance = 5;
+    const selected = this.chart.data.datasets.find(d => (d as LineDataset).key?.startsWith('layer:')) as LineDataset | undefined;
+    const lines = [...(layerLinesOf.get(this.chart) ?? [])];
+    if (selected) lines.push({ layer: selected.label ?? '', color: '', width: 0, steps: selected.data.map(q => q.x), values: Float64Array.from(selected.data, q => q.y) });
+    for (const line of lines) {
+      const { steps, values } = line;
+      let lo = 0;
+      let hi = steps.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (steps[mid] < step) lo = mid + 1; else hi = mid;
+      }
+      for (const i of [lo - 1, lo]) {
+        if (i < 0 || i >= steps.length || !(values[i] > 0)) continue;
+        const d = Math.hypot(xs.getPixelForValue(steps[i]) - offsetX, ys.getPixelForValue(values[i]) - offsetY);
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = { layer: line.layer, step: steps[i], value: values[i] };
+        }
+      }
+    }
+    return best;
   }
 
   private dataset(key: string, init: () => LineDataset): LineDataset {
@@ -262,25 +406,33 @@ export class NormsChart {
     const nonFinite = new Set<number>(nonFiniteSteps(run.globalNorm));
     const zeroNorm = new Set<number>();
     const range = { lo: Infinity, hi: -Infinity };
-    finiteRange([run.globalNorm, run.clippedGlobalNorm, ...visible.map(l => l.norm)], range);
+    finiteRange([run.globalNorm, run.clippedGlobalNorm], range);
+    // One pass per layer (50 × 512 buckets): the line's values, the axis range, NaN/Inf and zero steps.
+    const scanned = visible.map(layer => scanNorms(layer.norm, range, nonFinite, zeroNorm));
     const [a, b] = this.decades.fit(`${run.runId}|${visible.map(l => l.name).join(',')}`, range.lo, range.hi);
     const yMin = 10 ** a;
     const yMax = 10 ** b;
 
-    for (const layer of visible) {
-      const isSelected = layer.name === selected;
+    const lines: LayerLine[] = [];
+    visible.forEach((layer, k) => {
       const color = layerColor(theme, layer.index);
-      const d = this.dataset(`layer:${layer.name}`, () => ({ label: layer.name, data: [], borderWidth: 1.2, pointRadius: 0 }));
-      d.data = seriesPoints(layer.norm, 'last', positiveOrGap);
-      d.borderColor = isSelected || !selected ? color : withAlpha(color, 0.55);
-      d.backgroundColor = color;
-      d.borderWidth = (isSelected ? 2.6 : 1.2) * theme.lineScale;
-      d.order = isSelected ? 1 : 10;
-      wanted.push(d);
-      points += d.data.length;
-      for (const s of nonFiniteSteps(layer.norm)) nonFinite.add(s);
-      for (let i = 0; i < layer.norm.steps.length; i++) if (layer.norm.min[i] === 0) zeroNorm.add(layer.norm.steps[i]);
-    }
+      const norm = layer.norm;
+      points += norm.steps.length;
+      if (layer.name === selected) {
+        const d = this.dataset('layer:selected', () => ({ label: layer.name, data: [], pointRadius: 0 }));
+        d.label = layer.name;
+        d.data = seriesPoints(norm, 'last', positiveOrGap);
+        spanIfNoGaps(d);
+        d.borderColor = d.backgroundColor = color;
+        d.borderWidth = 2.6 * theme.lineScale;
+        d.order = 1;
+        wanted.push(d);
+      } else {
+        // With a layer selected the others step back, so the selected one reads above 50 lines.
+        lines.push({ layer: layer.name, color: selected ? withAlpha(color, 0.5) : color, width: 1.2 * theme.lineScale, steps: norm.steps, values: scanned[k] });
+      }
+    });
+    layerLinesOf.set(this.chart, lines);
 
     const sel = visible.find(l => l.name === selected);
     if (sel) {
@@ -301,12 +453,14 @@ export class NormsChart {
 
     const global = this.dataset('global', () => ({ label: 'global norm (before clipping)', data: [], pointRadius: 0 }));
     global.data = seriesPoints(run.globalNorm, 'last', positiveOrGap);
+    spanIfNoGaps(global);
     global.borderColor = theme.foreground;
     global.backgroundColor = theme.foreground;
     global.borderWidth = 2 * theme.lineScale;
     global.order = 2;
     const clipped = this.dataset('clipped', () => ({ label: 'global norm (after clipping)', data: [], pointRadius: 0, borderDash: [6, 4] }));
     clipped.data = seriesPoints(run.clippedGlobalNorm, 'last', positiveOrGap);
+    spanIfNoGaps(clipped);
     clipped.borderColor = theme.red === theme.foreground ? theme.muted : theme.green;
     clipped.backgroundColor = clipped.borderColor;
     clipped.borderWidth = 2 * theme.lineScale;
@@ -325,6 +479,7 @@ export class NormsChart {
     bad.borderColor = theme.red;
     bad.order = 0;
     bad.hidden = bad.data.length === 0;
+    this.hasNonFinite = !bad.hidden;
     // Exact zero norms (all gradients 0: a dead layer) cannot sit on it either: a mark on the bottom edge.
     const zero = this.dataset('zero', () => ({
       label: '‖g‖ = 0', data: [], showLine: false, pointStyle: 'rectRot', pointRadius: 4, clip: false,
@@ -336,6 +491,7 @@ export class NormsChart {
     zero.borderColor = theme.muted;
     zero.order = 0;
     zero.hidden = zero.data.length === 0;
+    this.hasZero = !zero.hidden;
     wanted.push(bad, zero);
     points += bad.data.length + zero.data.length;
 
@@ -351,20 +507,16 @@ export class NormsChart {
     scales.y!.max = yMax;
     setMarkers(this.chart, markers);
     this.points = points;
-    this.chart.update('none');
+    this.chart.update();
   }
 
   applyTheme(theme: Theme): void {
     const o = this.chart.options;
-    o.plugins!.legend = legendOptions(theme) as never;
     o.plugins!.tooltip = tooltipOptions(theme) as never;
     Object.assign(o.scales!.x!, axisColors(theme));
-    Object.assign(o.scales!.y!, axisColors(theme), { ticks: { ...axisColors(theme).ticks, callback: decadeTicksFor(this.chart) } });
+    o.scales!.x!.ticks = { ...axisColors(theme).ticks, precision: 0, maxTicksLimit: 8, autoSkip: false } as never;
+    Object.assign(o.scales!.y!, axisColors(theme), { ticks: { ...axisColors(theme).ticks, autoSkip: false, callback: logTickLabel } });
   }
-}
-
-function decadeTicksFor(chart: Chart): (value: number | string) => string {
-  return value => decadeTicks(chart.scales.y)(value);
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -383,6 +535,8 @@ export class LossChart {
   };
   private logRun?: string;
   points = 0;
+  hasNonFinite = false;
+  hasValidation = false;
 
   constructor(canvas: HTMLCanvasElement, theme: Theme) {
     this.chart = new Chart<'line', Pt[]>(canvas, {
@@ -397,8 +551,6 @@ export class LossChart {
       },
       plugins: [markerPlugin],
     });
-    this.band.key = 'layer:band'; // kept out of the legend (the filter hides keys starting with "layer:")
-    this.bandLow.key = 'layer:band-low';
     this.applyTheme(theme);
   }
 
@@ -414,6 +566,7 @@ export class LossChart {
     const log = this.logRun === run.runId;
     const t = log ? positiveOrGap : (v: number) => (Number.isFinite(v) ? v : NaN);
     this.train.data = seriesPoints(run.loss, 'last', t);
+    spanIfNoGaps(this.train);
     this.band.data = seriesPoints(run.loss, 'max', t);
     this.bandLow.data = seriesPoints(run.loss, 'min', t);
     this.validation.data = run.validation.map(v => ({ x: v.step, y: t(dec(v.loss)) }));
@@ -438,10 +591,12 @@ export class LossChart {
     const top = Number(yScale.max ?? 1);
     this.bad.data = badSteps.sort((p, q) => p - q).map(x => ({ x, y: top, v: NaN }) as Pt);
     this.bad.hidden = this.bad.data.length === 0;
+    this.hasNonFinite = !this.bad.hidden;
+    this.hasValidation = this.validation.data.length > 0;
     this.chart.options.scales!.x!.max = timeAxisMax(run);
     setMarkers(this.chart, markers);
     this.points = this.train.data.length * 3 + this.validation.data.length + this.bad.data.length;
-    this.chart.update('none');
+    this.chart.update();
   }
 
   applyTheme(theme: Theme): void {
@@ -455,19 +610,23 @@ export class LossChart {
     this.bad.backgroundColor = this.bad.borderColor = theme.red;
     this.bad.pointBackgroundColor = this.bad.pointBorderColor = theme.red;
     const o = this.chart.options;
-    o.plugins!.legend = legendOptions(theme) as never;
     o.plugins!.tooltip = tooltipOptions(theme) as never;
     Object.assign(o.scales!.x!, axisColors(theme));
+    o.scales!.x!.ticks = { ...axisColors(theme).ticks, precision: 0, maxTicksLimit: 8, autoSkip: false } as never;
     const y = o.scales!.y!;
     Object.assign(y, axisColors(theme));
-    if (y.type === 'logarithmic') y.ticks = { ...axisColors(theme).ticks, callback: decadeTicksFor(this.chart) } as never;
+    if (y.type === 'logarithmic') {
+      y.ticks = { ...axisColors(theme).ticks, autoSkip: false, callback: logTickLabel } as never;
+      (y as { afterBuildTicks?: unknown }).afterBuildTicks = keepDecadeTicks;
+    }
   }
 }
 
+/** The next 1, 2, 2.5 or 5 × 10^k: a top that Chart.js's tick steps divide evenly (no "1.4, 1.5" pile-up). */
 function niceCeil(x: number): number {
   if (!(x > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return m * p;
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p;
   return 10 * p;
 }
 
@@ -501,13 +660,49 @@ export function totalOf(h: StepHistogram): number {
 /** Special bars, in axis order: left of the bins (zero, underflow), right of them (overflow, NaN, Inf). */
 export type SpecialBar = 'zero' | 'underflow' | 'overflow' | 'nan' | 'inf';
 
+/** Text over a special bar (its meaning without colour); the summary under the chart spells them out. */
+const SPECIAL_TEXT: Record<SpecialBar, string> = { zero: '0', underflow: '<', overflow: '≥', nan: 'NaN', inf: 'Inf' };
+
+const specialLabels = new WeakMap<Chart, (x: number) => SpecialBar | undefined>();
+
+/** Writes "0", "<", "≥", "NaN", "Inf" over the non-empty special bars, raising a label that would touch its neighbour's. */
+const specialLabelPlugin: Plugin = {
+  id: 'gradmonSpecialLabels',
+  afterDatasetsDraw(chart) {
+    const which = specialLabels.get(chart);
+    const meta = chart.getDatasetMeta(1);
+    if (!which || !meta?.data.length) return;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.font = `600 10px ${chart.options.font?.family ?? 'sans-serif'}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    let lastRight = -Infinity;
+    let raised = false;
+    meta.data.forEach((bar, i) => {
+      const raw = (chart.data.datasets[1].data as Pt[])[i];
+      const kind = which(raw.x);
+      if (!kind) return;
+      const { x, y } = bar.getProps(['x', 'y'], true) as { x: number; y: number };
+      const text = SPECIAL_TEXT[kind];
+      const w = ctx.measureText(text).width;
+      raised = x - w / 2 < lastRight + 2 && !raised;
+      ctx.fillStyle = String((bar.options as { backgroundColor?: unknown }).backgroundColor ?? '#888');
+      ctx.fillText(text, x, Math.max(chart.chartArea.top + 10, y - 2 - (raised ? 11 : 0)));
+      lastRight = x + w / 2;
+    });
+    ctx.restore();
+  },
+};
+
 export class HistogramChart {
   readonly chart: Chart<'bar', Pt[]>;
   private readonly bins: ChartDataset<'bar', Pt[]> = { label: 'log10|g| bins', data: [], grouped: false, minBarLength: 2, barPercentage: 1, categoryPercentage: 0.96 };
-  private readonly special: ChartDataset<'bar', Pt[]> = { label: 'zeros, out of range, NaN, Inf', data: [], grouped: false, minBarLength: 4, barPercentage: 1, categoryPercentage: 0.8 };
+  private readonly special: ChartDataset<'bar', Pt[]> = { label: 'zeros, out of range, NaN, Inf', data: [], grouped: false, minBarLength: 4, barPercentage: 1, categoryPercentage: 1 };
   private layout = '';
   private specialIndex: Record<SpecialBar, number> = { zero: 0, underflow: 1, overflow: 0, nan: 0, inf: 0 };
   private colors: Record<SpecialBar, string> = { zero: '', underflow: '', overflow: '', nan: '', inf: '' };
+  private key = '';
   /** The histogram on screen (tests read it). */
   current?: StepHistogram & { layer: string };
 
@@ -517,46 +712,55 @@ export class HistogramChart {
       data: { labels: [], datasets: [this.bins, this.special] },
       options: {
         animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false,
-        layout: { padding: { top: 6, right: 8 } },
+        layout: { padding: { top: 14, right: 8 } },
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
         scales: {
           x: { type: 'category', ticks: { autoSkip: false, maxRotation: 0 }, grid: { display: false } },
-          y: { type: 'linear', min: 0, title: { display: true, text: 'share of values' } },
+          // Log shares: a bin with one value in ten thousand is as visible as the bulk (the tails are the story).
+          y: { type: 'logarithmic', min: 1e-4, max: 1, title: { display: true, text: 'share of values (log)' }, afterBuildTicks: keepDecadeTicks },
         },
-        plugins: { legend: { display: false } },
+        plugins: { legend: false as never },
       },
+      plugins: [specialLabelPlugin],
     });
+    specialLabels.set(this.chart, x => this.specialAt(x));
     this.applyTheme(theme);
   }
 
-  /** Labels: 0, <10^lo, the bins (by lower edge), ≥10^hi, NaN, Inf. */
+  /** Categories: 0, <10^lo, a gap, the bins (by lower edge), a gap, ≥10^hi, NaN, Inf. */
   private setLayout(range: [number, number], bins: number): void {
     const key = `${range[0]}|${range[1]}|${bins}`;
     if (key === this.layout) return;
     this.layout = key;
     const [lo, hi] = range;
     const width = (hi - lo) / bins;
-    const labels = ['0', `<1e${lo}`];
+    const first = 3;
+    const labels = ['0 (exact zeros)', `below 1e${lo}`, ''];
     for (let k = 0; k < bins; k++) labels.push(`1e${fmtExp(lo + k * width)} – 1e${fmtExp(lo + (k + 1) * width)}`);
-    labels.push(`≥1e${hi}`, 'NaN', 'Inf');
-    this.specialIndex = { zero: 0, underflow: 1, overflow: bins + 2, nan: bins + 3, inf: bins + 4 };
+    labels.push('', `1e${hi} and above`, 'NaN', '±Inf');
+    this.specialIndex = { zero: 0, underflow: 1, overflow: first + bins + 1, nan: first + bins + 2, inf: first + bins + 3 };
     this.chart.data.labels = labels;
-    const decades = hi - lo;
-    const every = Math.max(1, Math.ceil(decades / 8));
+    const every = Math.max(1, Math.ceil((hi - lo) / 5));
+    // Axis labels at whole decades only; the special bars carry their own text (specialLabelPlugin).
     const tickLabel = (index: number): string => {
-      if (index === 0) return '0';
-      if (index === 1) return '<';
-      if (index === bins + 2) return '≥';
-      if (index === bins + 3) return 'NaN';
-      if (index === bins + 4) return 'Inf';
-      const e = lo + (index - 2) * width;
+      const k = index - first;
+      if (k < 0 || k >= bins) return '';
+      const e = lo + k * width;
       return Math.abs(e - Math.round(e)) < 1e-9 && Math.round(e) % every === 0 ? `1e${Math.round(e)}` : '';
     };
-    (this.chart.options.scales!.x!.ticks as { callback?: unknown }).callback = (_v: unknown, index: number) => tickLabel(index);
+    const x = this.chart.options.scales!.x! as { ticks: { callback?: unknown }; afterBuildTicks?: unknown };
+    // A category value is the label's index. Only labelled ticks are kept: Chart.js lays out and draws every
+    // tick it has, and most would be empty.
+    x.ticks.callback = (value: number | string) => tickLabel(Number(value));
+    x.afterBuildTicks = (scale: Scale) => { scale.ticks = scale.ticks.filter(t => tickLabel(t.value) !== ''); };
   }
 
   update(layer: string, h: StepHistogram | undefined, range: [number, number], bins: number): void {
     this.setLayout(range, bins);
+    // A scrubbed step's histogram does not change while the run goes on: no need to redraw it 4×/s.
+    const key = h ? `${layer}|${h.step}|${h.zeros}|${h.underflow}|${h.overflow}|${h.nan}|${h.inf}|${h.counts.join(',')}` : layer;
+    if (key === this.key) return;
+    this.key = key;
     this.current = h && { ...h, layer };
     const total = h ? totalOf(h) : 0;
     const bars: Pt[] = [];
@@ -564,7 +768,7 @@ export class HistogramChart {
     if (h && total > 0) {
       // Only non-empty bars: minBarLength keeps a single NaN among a million values visible, and would
       // otherwise draw a stub for every empty bin too.
-      h.counts.forEach((c, k) => { if (c > 0) bars.push({ x: k + 2, y: c / total }); });
+      h.counts.forEach((c, k) => { if (c > 0) bars.push({ x: k + 3, y: c / total }); });
       const s = this.specialIndex;
       for (const [name, count] of [['zero', h.zeros], ['underflow', h.underflow], ['overflow', h.overflow], ['nan', h.nan], ['inf', h.inf]] as const) {
         if (count > 0) special.push({ x: s[name], y: count / total });
@@ -572,14 +776,19 @@ export class HistogramChart {
     }
     this.bins.data = bars;
     this.special.data = special;
-    const peak = Math.max(0, ...bars.map(b => b.y), ...special.map(b => b.y));
-    this.chart.options.scales!.y!.max = peak > 0 ? Math.min(1, niceCeil(peak)) : 1;
-    this.chart.update('none');
+    // Down to one value in the layer, in whole decades.
+    this.chart.options.scales!.y!.min = total > 0 ? 10 ** Math.floor(Math.log10(1 / total)) : 1e-4;
+    this.chart.options.scales!.y!.max = 1;
+    this.chart.update();
   }
 
   /** Which special bar an x index is (for colours and tooltips). */
-  private specialAt(x: number): SpecialBar | undefined {
+  specialAt(x: number): SpecialBar | undefined {
     return (Object.keys(this.specialIndex) as SpecialBar[]).find(k => this.specialIndex[k] === x);
+  }
+
+  colorOf(bar: SpecialBar): string {
+    return this.colors[bar];
   }
 
   applyTheme(theme: Theme): void {
@@ -587,15 +796,16 @@ export class HistogramChart {
     this.bins.backgroundColor = theme.blue;
     this.bins.borderColor = theme.blue;
     this.special.backgroundColor = (ctx: { raw?: unknown }) => this.colors[this.specialAt((ctx.raw as Pt | undefined)?.x ?? -1) ?? 'zero'];
-    this.special.borderColor = theme.kind.startsWith('highContrast') ? theme.foreground : 'transparent';
-    this.special.borderWidth = theme.kind.startsWith('highContrast') ? 1 : 0;
+    const hc = theme.kind.startsWith('highContrast');
+    this.special.borderColor = hc ? theme.foreground : 'transparent';
+    this.special.borderWidth = hc ? 1 : 0;
     const o = this.chart.options;
+    o.font = { family: theme.fontFamily } as never;
     Object.assign(o.scales!.x!, axisColors(theme), { grid: { display: false } });
-    const xTicks = o.scales!.x!.ticks as { callback?: unknown };
-    const callback = xTicks.callback;
-    o.scales!.x!.ticks = { ...axisColors(theme).ticks, autoSkip: false, maxRotation: 0, callback } as never;
+    const callback = (o.scales!.x!.ticks as { callback?: unknown }).callback;
+    o.scales!.x!.ticks = { ...axisColors(theme).ticks, autoSkip: false, callback } as never;
     Object.assign(o.scales!.y!, axisColors(theme));
-    o.scales!.y!.ticks = { ...axisColors(theme).ticks, callback: (v: number | string) => formatPercent(Number(v)) } as never;
+    o.scales!.y!.ticks = { ...axisColors(theme).ticks, autoSkip: false, callback: (v: number | string) => `${+(Number(v) * 100).toPrecision(2)}%` } as never;
     o.plugins!.tooltip = {
       ...tooltipOptions(theme),
       callbacks: {
@@ -607,7 +817,8 @@ export class HistogramChart {
         },
       },
     } as never;
-    this.chart.update('none');
+    this.key = ''; // redraw with the new colours
+    this.chart.update();
   }
 }
 

@@ -16,7 +16,7 @@ export function formatNumber(x: number | undefined, digits = 3): string {
     const [mantissa, exponent] = x.toExponential(digits - 1).split('e');
     return `${trimZeros(mantissa)}e${exponent.replace('+', '')}`;
   }
-  return trimZeros(x.toPrecision(digits));
+  return String(Number(x.toPrecision(digits))); // toPrecision alone writes 100 as "1.0e+2"
 }
 
 function trimZeros(s: string): string {
@@ -27,10 +27,6 @@ export function formatPercent(fraction: number): string {
   if (fraction === 0) return '0%';
   if (fraction < 0.001) return '<0.1%';
   return `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`;
-}
-
-export function isNonFinite(x: number): boolean {
-  return !Number.isFinite(x);
 }
 
 /** Health as words (the badge text; colour only repeats it) and a glyph for scanning a long list. */

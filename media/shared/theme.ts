@@ -4,7 +4,6 @@
 // colours in a style attribute on <html>; a switch between two dark themes changes only the latter.
 
 import type { Severity } from '../../src/protocol';
-import type { LayerHealth } from '../../src/history/runHistory';
 
 export type ThemeKind = 'light' | 'dark' | 'highContrast' | 'highContrastLight';
 
@@ -84,16 +83,6 @@ export function watchTheme(onChange: (theme: Theme) => void): void {
 
 export function severityColor(theme: Theme, severity: Severity): string {
   return severity === 'error' ? theme.red : severity === 'warning' ? theme.yellow : theme.blue;
-}
-
-export function healthColor(theme: Theme, health: LayerHealth): string {
-  switch (health) {
-    case 'ok': return theme.green;
-    case 'nonFinite': return theme.red;
-    case 'exploding': return theme.orange;
-    case 'vanishing': return theme.purple;
-    default: return theme.yellow;
-  }
 }
 
 /**
