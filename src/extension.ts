@@ -76,11 +76,7 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
   const sidebar = new SidebarMonitor(mediaRoot, runs, {
     applyFix: handlers.applyFix,
     revealFinding: handlers.revealFinding,
-    focusLayer: layer => {
-      const panel = ctx.openPanel();
-      const run = runs!.latest();
-      panel.focus(run?.history.step ?? 0, layer);
-    },
+    focusLayer: layer => ctx.openPanel().focus(undefined, layer),
     hasConfigs: () => hasConfigs,
   });
 

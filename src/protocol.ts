@@ -364,7 +364,8 @@ export interface PanelViewState {
 
 export type HostToPanel =
   | { type: 'snapshot'; run?: RunSnapshot; runs: RunListEntry[]; view: PanelViewState }
-  | { type: 'focus'; step: number; layer?: string; findingId?: string }
+  /** Select a layer, and look at a step when given (without a step the panel stays live). */
+  | { type: 'focus'; step?: number; layer?: string; findingId?: string }
   /** Asks the panel for a chart as PNG; it answers with `exportPng`. */
   | { type: 'exportRequest'; chart: 'norms' | 'loss' | 'histogram' | 'distribution' };
 

@@ -221,13 +221,18 @@ nonFinite.addEventListener('click', () => {
   const origin = run?.firstNonFinite;
   if (origin) jumpTo({ id: '', firstStep: origin.step, layer: origin.layer }, false);
 });
-for (const [c, name, canvas] of [[normsCard, 'norms', normsCanvas], [lossCard, 'loss', lossCanvas], [histCard, 'histogram', histCanvas]] as const) {
-  c.png.addEventListener('click', () => vscode.postMessage({ type: 'exportPng', chart: name, dataUrl: canvas.toDataURL('image/png') }));
+type ChartName = 'norms' | 'loss' | 'histogram' | 'distribution';
+/** Sends a chart to the host as PNG (the card's button, or the Export Run command through `exportRequest`). */
+function exportChart(name: ChartName): void {
+  const canvas = name === 'norms' ? normsCanvas : name === 'loss' ? lossCanvas : name === 'histogram' ? histCanvas
+    : heatmaps.info().find(i => i.layer === view.selectedLayer)?.canvas ?? heatmaps.info()[0]?.canvas;
+  if (canvas) vscode.postMessage({ type: 'exportPng', chart: name, dataUrl: canvas.toDataURL('image/png') });
 }
-heatCard.png.addEventListener('click', () => {
-  const canvas = heatmaps.info().find(i => i.layer === view.selectedLayer)?.canvas ?? heatmaps.info()[0]?.canvas;
-  if (canvas) vscode.postMessage({ type: 'exportPng', chart: 'distribution', dataUrl: canvas.toDataURL('image/png') });
-});
+for (const [c, name] of [[normsCard, 'norms'], [lossCard, 'loss'], [histCard, 'histogram'], [heatCard, 'distribution']] as const) {
+  c.png.addEventListener('click', () => exportChart(name));
+}
+/** An export the host asked for, done after the next render (the charts may not be drawn yet). */
+let exportRequested: ChartName | undefined;
 
 /**
  * Finding markers on the time charts: a click jumps to the finding, hovering names it. On the norms chart a
@@ -260,6 +265,9 @@ onHostMessage<HostToPanel>(m => {
     schedule();
   } else if (m.type === 'focus') {
     jumpTo({ id: m.findingId ?? '', firstStep: m.step, layer: m.layer }, false);
+  } else if (m.type === 'exportRequest') {
+    exportRequested = m.chart;
+    schedule();
   }
 });
 
@@ -287,6 +295,10 @@ function frame(): void {
   if (snapshot && !adopt(snapshot)) snapshot = undefined; // stale: a run the user switched away from
   render();
   renders++;
+  if (exportRequested && run) {
+    exportChart(exportRequested);
+    exportRequested = undefined;
+  }
   if (snapshot) {
     const ms = performance.now() - t0;
     vscode.postMessage({ type: 'rendered', ms: Math.round(ms * 100) / 100, layers: run?.layers.length ?? 0, points: norms.points + loss.points });

@@ -230,6 +230,10 @@ export function summaryReport(summary: RunSummary, layers: LayerSummary[] | unde
   return lines.join('\n');
 }
 
+function jsonNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
+
 function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -251,7 +255,8 @@ async function train(a: Args): Promise<number> {
     configPath: a.config!, workspaceRoot: a.workspace, maxSteps: a.maxSteps, backend: a.backend, log: a.log, signal: controller.signal,
     onEvent: e => {
       if (e.type === 'run-start') layers = e.layers;
-      if (a.json) process.stdout.write(JSON.stringify(e) + '\n');
+      // JSON has no NaN/Infinity: they are written as strings (as in the run log), not lost as null.
+      if (a.json) process.stdout.write(JSON.stringify(e, jsonNumbers) + '\n');
       else renderer.event(e);
     },
   });

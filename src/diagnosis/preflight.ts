@@ -70,7 +70,8 @@ export function preflightFindings(config: ResolvedConfig): Finding[] {
     out.push(finding('large-sgd-lr', 'warning', ['optimizer', 'learningRate'],
       `${opt.type === 'sgd' ? 'SGD' : 'Momentum'} with learning rate ${opt.learningRate} and no clipping`,
       'A plain gradient step this large jumps far when it meets a steep wall of the loss surface (the "cliff" of Pascanu et al. 2013); the next gradients explode.',
-      compact([clipByGlobalNorm(1, 'a common starting point'), scaleLearningRate(config, 0.1), useAdam(config)]),
+      // The rate is what is wrong: lowering it comes first; clipping bounds the damage if it is kept.
+      compact([scaleLearningRate(config, 0.1), clipByGlobalNorm(1, 'a common starting point'), useAdam(config)]),
       { learningRate: opt.learningRate }));
   }
   if (opt.type === 'adam' && opt.learningRate > LARGE_ADAM_LR) {

@@ -130,6 +130,10 @@ class Tracked {
   report(f: Finding): Finding {
     const prev = this.open.get(f.id);
     if (prev) {
+      // A finding starts where it was first reported; a later streak of the same condition extends it.
+      if (prev.firstStep !== undefined && f.firstStep !== undefined && prev.firstStep !== f.firstStep) {
+        f.title = f.title.replace(`from step ${f.firstStep}`, `from step ${prev.firstStep}`);
+      }
       f.firstStep = prev.firstStep;
       if (SEVERITY_RANK[prev.severity] < SEVERITY_RANK[f.severity]) f.severity = prev.severity;
     }
@@ -233,7 +237,10 @@ export const explosionRule: Rule = {
         const out: Finding[] = [];
         const layers = weighted(e);
         const h = ctx.history;
-        const lossRising = Number.isFinite(h.initialLoss) && (!Number.isFinite(e.loss) || e.loss > 1.5 * h.initialLoss);
+        // The smoothed loss, not one batch's: a single noisy batch does not make the loss "rising". (The history
+        // is updated after the rules, so fold this step in here.)
+        const smoothed = Number.isFinite(e.loss) && Number.isFinite(h.smoothedLoss) ? 0.9 * h.smoothedLoss + 0.1 * e.loss : e.loss;
+        const lossRising = Number.isFinite(h.initialLoss) && (!Number.isFinite(e.loss) || smoothed > 1.5 * h.initialLoss);
         const spikes: { layer: LayerStats; factor: number; median: number }[] = [];
         for (const l of layers) {
           if (!Number.isFinite(l.gradNorm)) continue; // the non-finite rule owns those

@@ -100,6 +100,8 @@ export function dec(x: Num | null | undefined): number {
 
 export interface SeriesData { steps: number[]; last: Num[]; min: Num[]; max: Num[]; stride: number }
 
+const EMPTY_SERIES: SeriesData = { steps: [], last: [], min: [], max: [], stride: 1 };
+
 /** One column of the distribution view: the layer's histogram at a step (counts normalized on display). */
 export interface HeatColumn {
   step: number;
@@ -193,6 +195,8 @@ export interface RunSnapshot {
 export interface SnapshotOptions {
   /** Layers whose distribution-over-time columns to include (default: all). */
   columnsFor?: string[];
+  /** The panel shows neither update ratios nor sparklines: leaving them out halves its messages. */
+  forPanel?: boolean;
 }
 
 export class RunHistory {
@@ -371,7 +375,9 @@ export class RunHistory {
       layers: [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => ({
         name: t.summary.name, index: t.summary.index, type: t.summary.type, activation: t.summary.activation, params: t.summary.params,
         health: this.health(t.summary.name),
-        norm: t.norm.toJSON(), updateRatio: t.updateRatio.toJSON(), sparkline: t.sparkline.map(enc),
+        norm: t.norm.toJSON(),
+        updateRatio: options.forPanel ? EMPTY_SERIES : t.updateRatio.toJSON(),
+        sparkline: options.forPanel ? [] : t.sparkline.map(enc),
         latest: t.latest, histogram: t.histogram,
         columns: !want || want.has(t.summary.name) ? t.columns : undefined,
       })),

@@ -108,7 +108,7 @@ export class GradientPanel implements vscode.Disposable {
   private afterReady: (() => void)[] = [];
 
   /** Moves the panel to a step and layer (e.g. from a finding in the sidebar). */
-  focus(step: number, layer?: string, findingId?: string): void {
+  focus(step: number | undefined, layer?: string, findingId?: string): void {
     this.panel.reveal(undefined, true);
     const m: HostToPanel = { type: 'focus', step, layer, findingId };
     void this.panel.webview.postMessage(m);
@@ -118,7 +118,10 @@ export class GradientPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        if (m.view) this.view = { ...m.view, runId: this.view.runId ?? m.view.runId };
+        // The webview's saved selection comes back, but which run to show is the host's: a webview recreated after
+        // being hidden would otherwise bring back the run it showed before (a revived panel's run came with the
+        // serializer's state already).
+        if (m.view) this.view = { ...m.view, runId: this.view.runId };
         this.post();
         for (const f of this.afterReady.splice(0)) f();
         break;
@@ -154,7 +157,7 @@ export class GradientPanel implements vscode.Disposable {
     const columnsFor = [...new Set([this.view.selectedLayer, ...shown].filter((l): l is string => !!l))].slice(0, MAX_COLUMN_LAYERS);
     const m: HostToPanel = {
       type: 'snapshot',
-      run: run?.history.snapshot({ columnsFor }),
+      run: run?.history.snapshot({ columnsFor, forPanel: true }),
       runs: this.runs.entries(),
       view: { ...this.view, runId: run?.id },
     };

@@ -12,6 +12,13 @@ const { scenario } = require('./ui');
 
 const CONFIG = 'exploding-mlp.gradmon.json';
 
+/** Gives the panel's editor group the whole editor area (for screenshots where the charts are readable). */
+async function maximizePanel(ui) {
+  await ui.step('focus the panel\'s tab', () => ui.page.click('.tab[aria-label^="Gradient Monitor"]'));
+  await ui.runCommand('View: Toggle Maximize Editor Group');
+  await ui.page.waitForTimeout(800);
+}
+
 /** The text of a webview's body, spaces normalised. */
 const text = frame => frame.evaluate(() => document.body.innerText.replace(/\s+/g, ' '));
 
@@ -38,14 +45,16 @@ scenario('e2e', async ui => {
 
   // 2. Train from the palette: the panel opens and shows the explosion live.
   await ui.runCommand('Gradient Monitor: Start Training');
-  const panel = await ui.waitForWebview(async f => (await text(f)).includes('exploding-mlp') && f.evaluate(() => !!window.__gradmon?.charts), { description: 'the gradient panel for exploding-mlp', timeoutS: 90 });
+  const panel = await ui.waitForWebview(async f => (await text(f)).includes('exploding-mlp') && await f.evaluate(() => !!window.__gradmon?.charts), { description: 'the gradient panel for exploding-mlp', timeoutS: 90 });
   await ui.waitFor('the panel to show the run halted with the explosion', async () => {
     const t = await text(panel);
     return /halted/i.test(t) && t.includes('Exploding gradients in dense_2') && t;
   }, { timeoutS: 90 });
   const chart = await panel.evaluate(() => {
     const g = window.__gradmon;
-    const norms = g.charts.norms.data.datasets.map(d => ({ label: d.label, points: d.data.length, max: Math.max(...d.data.map(p => p.y).filter(Number.isFinite)) }));
+    // The selected layer, bands and global norms are Chart.js datasets; the other layers' lines are drawn by a
+    // plugin (50 datasets would be too slow): layerLines() lists every layer's line.
+    const norms = g.layerLines().map(l => ({ label: l.name ?? l.layer ?? l.label, points: (l.points ?? l.data ?? []).length, max: Math.max(...(l.points ?? l.data ?? []).map(p => p.y).filter(Number.isFinite)) }));
     const loss = g.charts.loss.data.datasets.map(d => ({ label: d.label, points: d.data.length }));
     return { norms, loss, heat: g.heatmap.info(), hist: g.histogram() };
   });
@@ -54,11 +63,18 @@ scenario('e2e', async ui => {
   if (!chart.loss.some(d => d.points >= 5)) throw new Error(`the loss chart is empty: ${JSON.stringify(chart.loss)}`);
   const panelText = await text(panel);
   if (!/NaN|Inf/.test(panelText)) throw new Error('the panel does not show the first NaN/Inf');
+  await maximizePanel(ui);
   await ui.screenshot('panel-explosion');
+  await panel.evaluate(() => document.querySelector('.card-norms')?.scrollIntoView());
+  await ui.page.waitForTimeout(300);
+  await ui.screenshot('panel-explosion-charts');
+  await ui.runCommand('View: Toggle Maximize Editor Group');
 
   // 3. The sidebar: the run at a glance, with the exploding layer and the finding's fixes.
   await ui.step('open the Gradient Monitor view container', () => ui.page.click('.activitybar [aria-label="Gradient Monitor"]'));
-  const sidebar = await ui.waitForWebview(async f => (await text(f)).includes('Layers') && (await text(f)).includes('dense_2'), { description: 'the sidebar monitor', timeoutS: 60 });
+  // The sidebar is the webview with a model and no charts (the panel shows "Layers" too).
+  const isSidebar = f => f.evaluate(() => !!window.__gradmon?.model && !window.__gradmon.charts);
+  const sidebar = await ui.waitForWebview(async f => await isSidebar(f) && (await text(f)).includes('dense_2') && (await text(f)).includes('Exploding gradients'), { description: 'the sidebar monitor', timeoutS: 60 });
   const side = await text(sidebar);
   for (const expected of ['exploding', 'Exploding gradients in dense_2', 'Lower the learning rate to 0.15']) {
     if (!side.includes(expected)) throw new Error(`the sidebar does not show "${expected}": ${side.slice(0, 400)}`);
@@ -77,12 +93,14 @@ scenario('e2e', async ui => {
   await ui.waitFor('the quick-fix menu with the suggested fix', () => ui.page.evaluate(() =>
     [...document.querySelectorAll('.action-widget .action-label, .action-widget .monaco-list-row')].some(e => e.textContent.includes('Lower the learning rate to 0.15 and re-train'))));
   await ui.screenshot('config-quick-fix');
-  await ui.step('choose "Lower the learning rate to 0.15 and re-train"', async () => {
-    const rows = await ui.page.$$('.action-widget .monaco-list-row');
-    for (const row of rows) {
-      if ((await row.textContent()).includes('Lower the learning rate to 0.15 and re-train')) { await row.click(); return; }
-    }
-    throw new Error('menu entry not found');
+  await ui.step('choose "Lower the learning rate to 0.15 and re-train" with the keyboard', async () => {
+    // The menu's first row is focused; move down to the entry and accept it, as a keyboard user would.
+    const labels = await ui.page.$$eval('.action-widget .monaco-list-row', rows => rows.map(r => r.textContent.trim()));
+    const index = labels.findIndex(l => l.includes('Lower the learning rate to 0.15 and re-train'));
+    if (index < 0) throw new Error(`menu entry not found in: ${labels.join(' | ')}`);
+    const focused = await ui.page.$$eval('.action-widget .monaco-list-row', rows => rows.findIndex(r => r.classList.contains('focused')));
+    for (let i = Math.max(0, focused); i < index; i++) await ui.page.keyboard.press('ArrowDown');
+    await ui.page.keyboard.press('Enter');
   });
   await ui.waitFor('the config to be edited and saved', () => /"learningRate": 0\.15/.test(fs.readFileSync(configPath, 'utf8')));
   if (!fs.readFileSync(configPath, 'utf8').includes('// Plain SGD with a learning rate far too large')) throw new Error('the fix lost the config\'s comment');
@@ -91,12 +109,18 @@ scenario('e2e', async ui => {
   await ui.runCommand('Gradient Monitor: Open Gradient Panel');
   const rerun = await ui.waitForWebview(async f => {
     const t = await text(f);
-    return f.evaluate(() => !!window.__gradmon?.charts) && /completed/i.test(t) && !t.includes('Exploding gradients in dense_2') && t;
+    return await f.evaluate(() => !!window.__gradmon?.charts) && /completed/i.test(t) && !t.includes('Exploding gradients in dense_2') && t;
   }, { description: 'the panel showing the healthy re-run', timeoutS: 120 });
   const rerunText = await text(rerun);
   ui.log(`re-run panel: ${rerunText.slice(0, 300)}`);
+  await rerun.evaluate(() => document.querySelector('.card-norms')?.scrollIntoView());
+  await ui.page.waitForTimeout(300);
   await ui.screenshot('panel-healthy-rerun');
-  await ui.step('open the Gradient Monitor view container', () => ui.page.click('.activitybar [aria-label="Gradient Monitor"]'));
-  await ui.waitForWebview(async f => { const t = await text(f); return t.includes('Layers') && /completed/i.test(t) && !t.includes('exploding'); }, { description: 'the sidebar showing the healthy run', timeoutS: 60 });
+  // Not the activity bar icon again: a second click would close the sidebar.
+  await ui.runCommand('Gradient Monitor: Focus on Monitor View');
+  await ui.waitForWebview(async f => {
+    const t = await text(f);
+    return await isSidebar(f) && /completed/i.test(t) && !t.includes('Exploding gradients') && !/non-finite|× exploding/.test(t) && t.includes('dense_2');
+  }, { description: 'the sidebar showing the healthy run', timeoutS: 60 });
   await ui.screenshot('sidebar-healthy-rerun');
-}, { timeoutS: 420 });
+}, { timeoutS: 480, viewport: { width: 1600, height: 1000 } });

@@ -198,12 +198,13 @@ describe('pre-flight checks', () => {
     return r.config;
   };
 
-  it('flags large-learning-rate SGD without clipping, with clipping as the first fix', () => {
+  it('flags large-learning-rate SGD without clipping, lowering the rate first and clipping next', () => {
     const fs1 = preflightFindings(config(withChange('"clipping": { "mode": "globalNorm", "threshold": 1.0 },', '')));
     const f = fs1.find(x => x.rule === 'preflight/large-sgd-lr');
     assert.ok(f);
     assert.deepEqual(f.jsonPath, ['optimizer', 'learningRate']);
-    assert.equal(f.fixes[0].id, 'clip-global-norm');
+    assert.deepEqual(f.fixes.map(x => x.id), ['lower-learning-rate', 'clip-global-norm', 'use-adam']);
+    assert.deepEqual(f.fixes[0].edits, [{ path: ['optimizer', 'learningRate'], value: 0.05 }]);
     assert.ok(!preflightFindings(config(VALID)).some(x => x.rule === 'preflight/large-sgd-lr'));
   });
 

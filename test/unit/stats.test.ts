@@ -139,3 +139,33 @@ describe('gradient statistics', () => {
     assert.equal(normAndDistance(new Float32Array([1, NaN, Infinity]), undefined).nonFinite, 2);
   });
 });
+
+describe('orthogonal initialization', () => {
+  // Imported here: a plain module, no backend needed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { orthogonalValues } = require('../../src/engine/initializers') as typeof import('../../src/engine/initializers');
+
+  for (const [shape, gain] of [[[8, 32], 1], [[32, 8], 1], [[16, 16], 2], [[3, 4, 10], 1]] as [number[], number][]) {
+    it(`${JSON.stringify(shape)} × gain ${gain} has orthonormal rows or columns`, () => {
+      const w = orthogonalValues(shape, gain, 7);
+      const cols = shape[shape.length - 1];
+      const rows = w.length / cols;
+      const byRows = rows <= cols;
+      const k = Math.min(rows, cols);
+      const vec = (i: number, t: number) => (byRows ? w[i * cols + t] : w[t * cols + i]);
+      const n = Math.max(rows, cols);
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j <= i; j++) {
+          let dot = 0;
+          for (let t = 0; t < n; t++) dot += vec(i, t) * vec(j, t);
+          assert.ok(Math.abs(dot - (i === j ? gain * gain : 0)) < 1e-5, `<${i},${j}> = ${dot}`);
+        }
+      }
+    });
+  }
+
+  it('is deterministic in the seed', () => {
+    assert.deepEqual(orthogonalValues([4, 6], 1, 3), orthogonalValues([4, 6], 1, 3));
+    assert.notDeepEqual(orthogonalValues([4, 6], 1, 3), orthogonalValues([4, 6], 1, 4));
+  });
+});
