@@ -75,6 +75,16 @@ async function main() {
     if (results.some(r => r.code !== 0)) failed = true;
   }
 
+  if (only !== 'integration') {
+    // The webviews in Chromium with a fake VS Code API: what they show for real runs, themes, interactions.
+    console.log('[test] webviews: panel and sidebar in Chromium (test/webview)');
+    const w = await new Promise(resolve => {
+      const child = spawn(process.execPath, [path.join(root, 'test', 'webview', 'run.js'), '--no-perf'], { cwd: root, stdio: 'inherit' });
+      child.on('close', code => resolve(code));
+    });
+    if (w !== 0) failed = true;
+  }
+
   if (only !== 'unit') {
     const harness = path.join(root, 'test', 'harness', 'run-integration.js');
     if (fs.existsSync(harness)) {
