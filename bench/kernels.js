@@ -86,6 +86,12 @@ function kernelBench() {
   compare('UnsortedSegmentSum x[1600,64] -> [5000,64] (Embedding grad)', 'UnsortedSegmentSum', kernel('UnsortedSegmentSum', { x: rows, segmentIds: ids }, { numSegments: 5000 }),
     { slowStock: backendName === 'cpu' });
 
+  const table = tf.randomNormal([5000, 64]);
+  compare('GatherV2 [1600] ids from [5000,64] (Embedding lookup)', 'GatherV2', kernel('GatherV2', { x: table, indices: ids }, { axis: 0, batchDims: 0 }));
+  const sequence3 = tf.randomNormal([32, 50, 64]);
+  compare('Unpack [32,50,64] on axis 1 (an RNN\'s time steps)', 'Unpack', kernel('Unpack', { value: sequence3 }, { axis: 1 }));
+  compare('Identity [5000,64] (variable reads, clones)', 'Identity', kernel('Identity', { x: table }, {}));
+
   const x = tf.randomNormal([32, 1, 50, 64]);
   const dy = tf.randomNormal([32, 1, 46, 64]);
   const filter = tf.randomNormal([1, 5, 64, 64]);

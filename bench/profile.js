@@ -79,12 +79,16 @@ async function main() {
   const warmup = 5;
   let done = 0;
   let t0 = 0;
+  let cpu0;
   const trainer = new Trainer({
     config, data: prepared.data, built: prepared.built, maxSteps: warmup + steps,
     emit: (e) => {
       log.append(e);
       for (const f of monitor.observe(e)) log.append({ type: 'finding', step: e.step ?? 0, finding: f });
-      if (e.type === 'step' && ++done === warmup) t0 = performance.now();
+      if (e.type === 'step' && ++done === warmup) {
+        t0 = performance.now();
+        cpu0 = process.cpuUsage();
+      }
     },
   });
   const kernels = new Map();
@@ -99,9 +103,11 @@ async function main() {
     }
   } else await trainer.run();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   log.close();
   fs.rmSync(logRoot, { recursive: true, force: true });
-  console.log(`${model} on ${backend}, monitoring ${monitorOn ? 'on' : 'off'}: ${(ms / steps).toFixed(2)} ms per step over ${steps} steps (${((1000 * steps) / ms).toFixed(1)} steps/s)`);
+  console.log(`${model} on ${backend}, monitoring ${monitorOn ? 'on' : 'off'}: ${(ms / steps).toFixed(2)} ms per step over ${steps} steps (${((1000 * steps) / ms).toFixed(1)} steps/s); process CPU ${(cpuMs / steps).toFixed(2)} ms per step`);
   if (kernels.size) {
     const all = warmup + steps;
     const total = [...kernels.values()].reduce((a, k) => a + k.ms, 0) / all;

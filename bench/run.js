@@ -9,6 +9,8 @@
 //     --torch-seconds N   timed seconds per model and thread count in PyTorch (default 4)
 //     --memory-steps N    length of the memory run (default 100000; 0 skips it)
 //     --no-torch          skip PyTorch
+//     --wait-quiet N      before each part, wait up to N seconds for the other processes to leave the CPUs
+//                         (below 10% busy over 2 s); the machine's load is recorded with every figure either way
 //     --quick             --seconds 3 --torch-seconds 1.5 --memory-steps 5000 (a smoke run)
 //
 // Prints a table and writes bench/results/<date>.json. Monitoring "off" is `monitor.every` beyond the run (the
@@ -118,7 +120,7 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
   let timedStart = 0;
   const startBlock = (mode, steps, kind) => {
     config.monitor.every = mode === 'on' ? 1 : OFF;
-    current = { mode, kind, target: steps, steps: 0, statsMs: 0, logMs: 0, diagnosisMs: 0, ipcMs: 0, logBytes: 0, trainerMs: 0, start: performance.now() };
+    current = { mode, kind, target: steps, steps: 0, statsMs: 0, logMs: 0, diagnosisMs: 0, ipcMs: 0, logBytes: 0, trainerMs: 0, start: performance.now(), cpuStart: process.cpuUsage() };
   };
   const nextBlock = () => {
     const done = current;
@@ -174,6 +176,8 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
       }
       if (current.steps >= current.target && current.target > 0) {
         current.wallMs = performance.now() - current.start;
+        const cpu = process.cpuUsage(current.cpuStart);
+        current.cpuMs = (cpu.user + cpu.system) / 1000;
         if (nextBlock() === 'done') {
           controller.abort();
           return undefined;
@@ -193,6 +197,8 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
     return {
       stepsPerSecond: summary(bs.map((b) => (1000 * b.steps) / b.wallMs)),
       msPerStep: summary(bs.map((b) => b.wallMs / b.steps)),
+      // Process CPU time per step: on a shared machine, time spent waiting for a core does not count here.
+      cpuMsPerStep: summary(bs.map((b) => b.cpuMs / b.steps)),
       steps,
       blocks: bs.length,
       stepsPerBlock: bs[0]?.steps,
@@ -208,9 +214,11 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
   };
   // Overhead from each adjacent off/on pair (same minute, same machine load), then the median over pairs.
   const ratios = [];
+  const cpuRatios = [];
   for (let i = 0; i + 1 < blocks.length; i += 2) {
     const [a, b] = blocks[i].mode === 'off' ? [blocks[i], blocks[i + 1]] : [blocks[i + 1], blocks[i]];
     ratios.push(b.wallMs / b.steps / (a.wallMs / a.steps) - 1);
+    cpuRatios.push(b.cpuMs / b.steps / (a.cpuMs / a.steps) - 1);
   }
   const off = side('off');
   const on = side('on');
@@ -221,6 +229,8 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
     on,
     overhead: on.msPerStep.median / off.msPerStep.median - 1,
     pairOverhead,
+    cpuOverhead: on.cpuMsPerStep.median / off.cpuMsPerStep.median - 1,
+    cpuPairOverhead: summary(cpuRatios),
     // The monitoring work timed directly, per step, over the off step time (less noisy than the A/B difference).
     attributedOverhead: (on.statsMs + on.logMs + on.diagnosisMs - off.statsMs - off.logMs - off.diagnosisMs) / off.msPerStep.median,
     numTensorsAfter: tf.memory().numTensors,
@@ -341,6 +351,37 @@ function runTorch() {
   });
 }
 
+/** Fraction of all CPUs busy over `ms` (from /proc/stat), while this process sleeps: what the others use. */
+function othersBusy(ms = 2000) {
+  const read = () => {
+    try {
+      const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const idle = f[3] + (f[4] || 0);
+      return { idle, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const a = read();
+  return new Promise((resolve) => setTimeout(() => {
+    const b = read();
+    resolve(a && b && b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : undefined);
+  }, ms));
+}
+
+const WAIT_QUIET = Number(option('--wait-quiet', '0'));
+/** Waits (up to --wait-quiet seconds) for the CPUs to be nearly idle; returns the busy fraction measured last. */
+async function settle(label) {
+  const start = Date.now();
+  let busy = await othersBusy();
+  while (WAIT_QUIET > 0 && busy !== undefined && busy > 0.1 && Date.now() - start < WAIT_QUIET * 1000) {
+    process.stdout.write(`[bench] ${label}: other processes use ${(100 * busy).toFixed(0)}% of the CPUs; waiting\r`);
+    busy = await othersBusy();
+  }
+  if (busy !== undefined) console.log(`[bench] ${label}: other processes used ${(100 * busy).toFixed(0)}% of the CPUs just before`);
+  return busy;
+}
+
 function machine() {
   const cpus = os.cpus();
   return { node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, loadBefore: os.loadavg() };
@@ -356,7 +397,7 @@ const pct = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : `${x >= 0 ? '+'
 function printTables(report) {
   const torch = report.torch?.models ?? {};
   console.log('\nTraining steps/s: median [IQR] over timed blocks; off = no statistics, on = all statistics + histograms every step');
-  console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
+  console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('cpu', 7)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
   for (const model of MODELS) {
     const t = torch[model];
     const best = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : undefined;
@@ -364,11 +405,12 @@ function printTables(report) {
       const r = b.models?.[model];
       if (!r) continue;
       const range = (s) => `${f1(s.median)} [${f1(s.q1)}-${f1(s.q3)}]`;
-      console.log(`${pad(LABELS[model], 46, true)} ${pad(b.backend, 7, true)} ${pad(range(r.off.stepsPerSecond), 20)} ${pad(range(r.on.stepsPerSecond), 20)} ${pad(pct(r.overhead), 9)} ${pad(`${pct(r.pairOverhead.q1)}..${pct(r.pairOverhead.q3)}`, 16)} ${pad(pct(r.attributedOverhead), 7)} ${pad(f1(t?.['1']?.median), 9)} ${pad(f1(t?.['2']?.median), 9)} ${pad(best ? `${(r.on.stepsPerSecond.median / best).toFixed(2)}x` : 'n/a', 7)}`);
+      console.log(`${pad(LABELS[model], 46, true)} ${pad(b.backend, 7, true)} ${pad(range(r.off.stepsPerSecond), 20)} ${pad(range(r.on.stepsPerSecond), 20)} ${pad(pct(r.overhead), 9)} ${pad(`${pct(r.pairOverhead.q1)}..${pct(r.pairOverhead.q3)}`, 16)} ${pad(pct(r.cpuOverhead), 7)} ${pad(pct(r.attributedOverhead), 7)} ${pad(f1(t?.['1']?.median), 9)} ${pad(f1(t?.['2']?.median), 9)} ${pad(best ? `${(r.on.stepsPerSecond.median / best).toFixed(2)}x` : 'n/a', 7)}`);
     }
   }
-  console.log('overhead: on vs off median step time; pairs IQR: spread of the per-pair overheads; timed: the monitoring work timed directly');
-  console.log('(statistics + run log + diagnosis) over the off step time; /torch: monitoring-on steps/s over PyTorch\'s best thread count.');
+  console.log('overhead: on vs off median wall time per step; pairs IQR: spread of the per-pair overheads; cpu: the same from process CPU');
+  console.log('time (robust to a busy machine); timed: the monitoring work timed directly (statistics + run log + diagnosis) over the');
+  console.log("off step time; /torch: monitoring-on steps/s over PyTorch's best thread count.");
   console.log('\nPer step with monitoring on (ms): statistics (read-backs + one-pass stats), run log (serialize + write), diagnosis rules; bytes logged per step');
   for (const b of report.backends) {
     for (const model of MODELS) {
@@ -405,9 +447,10 @@ async function main() {
       console.log(`[bench] ${backend}: skipped (${missing})`);
       continue;
     }
+    const busyBefore = await settle(backend);
     console.log(`[bench] ${backend}: ${MODELS.length} models, ~${2 * SECONDS} s timed each`);
     const r = await runChild(['--child', 'throughput', '--backend', backend, ...argv], backend);
-    if (r.ok) report.backends.push(r.value);
+    if (r.ok) report.backends.push({ ...r.value, othersBusyBefore: busyBefore, loadAfter: os.loadavg() });
     else report.skipped.push(r.reason);
   }
 
@@ -419,14 +462,17 @@ async function main() {
       report.skipped.push(line);
       console.log(`[bench] ${line}`);
     } else {
+      const busyBefore = await settle('PyTorch');
       console.log(`[bench] PyTorch ${t.version}: ${MODELS.length} models at 1 and 2 threads, ~${2 * TORCH_SECONDS} s each`);
       report.torch = await runTorch();
+      if (report.torch) Object.assign(report.torch, { othersBusyBefore: busyBefore, loadAfter: os.loadavg() });
       if (!report.torch) report.skipped.push('PyTorch: the script failed (see above)');
     }
   }
 
   if (MEMORY_STEPS > 0) {
     const backend = report.backends[0]?.backend ?? 'wasm';
+    await settle('memory');
     console.log(`[bench] memory: ${MEMORY_STEPS} steps on ${backend}`);
     const r = await runChild(['--child', 'memory', '--backend', backend, '--memory-steps', String(MEMORY_STEPS)], 'memory');
     if (r.ok) report.memory = r.value;

@@ -10,6 +10,7 @@ import type {
 import type { JsonPath, LayerSummary } from '../protocol';
 import type { Dataset } from './data/types';
 import { registerChainedOps } from './chainedOps';
+import { fuseRecurrent } from './kernels/fused_rnn';
 import { registerProjectGradients } from './gradients';
 import type { LossSpec } from './losses';
 
@@ -171,9 +172,12 @@ export function buildModel(config: ResolvedConfig, data: Dataset): BuiltModel {
           : layer.type === 'gru'
             ? tfl.layers.gru({ ...input, ...common, ...gates, name: n })
             : tfl.layers.simpleRNN({ ...input, ...common, name: n });
-        built.push(layer.bidirectional
+        const recurrent = layer.bidirectional
           ? tfl.layers.bidirectional({ ...first, name, layer: make(`${name}_cell`, {}) as never, mergeMode: 'concat' })
-          : make(name, first));
+          : make(name, first);
+        // One op per sequence instead of tfjs-layers' op-per-time-step (same formulas; see kernels/fused_rnn.ts).
+        fuseRecurrent(recurrent);
+        built.push(recurrent);
         break;
       }
       case 'conv1d':

@@ -5,10 +5,19 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { LearningRateSchedule, OptimizerConfig } from '../config/types';
+import { canFuseUpdate, fusedUpdate, type UpdateRule, type WeightNorms } from './kernels/optimizer_update';
+
+export type { WeightNorms };
 
 export interface Optimizer {
-  /** Applies one update with the given (already clipped) gradients at this learning rate. */
-  apply(variables: tf.Variable[], gradients: tf.Tensor[], learningRate: number): void;
+  /**
+   * Applies one update with the given (already clipped) gradients at this learning rate. With `norms`, also
+   * fills norms[i] with variable i's ‖w_after‖², ‖w_after − w_before‖² where the update measured them on the
+   * way (see `measuresNorms`), leaving the others undefined.
+   */
+  apply(variables: tf.Variable[], gradients: tf.Tensor[], learningRate: number, norms?: (WeightNorms | undefined)[]): void;
+  /** Whether `apply` will measure the weight norms of these variables itself (a fused update on cpu and wasm). */
+  measuresNorms(variables: tf.Variable[], gradients: tf.Tensor[]): boolean;
   /** Number of updates applied so far. */
   readonly iterations: number;
   dispose(): void;
@@ -35,14 +44,33 @@ abstract class SlotOptimizer implements Optimizer {
     return i;
   }
 
-  apply(variables: tf.Variable[], gradients: tf.Tensor[], learningRate: number): void {
+  measuresNorms(variables: tf.Variable[], gradients: tf.Tensor[]): boolean {
+    return variables.every((v, i) => canFuseUpdate(v, gradients[i]));
+  }
+
+  apply(variables: tf.Variable[], gradients: tf.Tensor[], learningRate: number, norms?: (WeightNorms | undefined)[]): void {
     this.iterations++;
+    if (this.measuresNorms(variables, gradients)) {
+      // One pass per variable over the backend's memory (kernels/optimizer_update.ts), same formulas as below.
+      const slots = tf.tidy(() => variables.map(v => this.slotNames().map(([name, init]) => this.slot(name, v, init))));
+      const rule = this.rule();
+      for (let i = 0; i < variables.length; i++) {
+        const measured = fusedUpdate(rule, variables[i], gradients[i], slots[i], learningRate, norms !== undefined);
+        if (norms) norms[i] = measured;
+      }
+      return;
+    }
     tf.tidy(() => {
       for (let i = 0; i < variables.length; i++) this.update(variables[i], gradients[i], learningRate);
     });
   }
 
+  /** The update with tf ops (any backend): the reference the fused update follows. */
   protected abstract update(v: tf.Variable, g: tf.Tensor, lr: number): void;
+  /** The same update for the fused pass, with this step's constants. */
+  protected abstract rule(): UpdateRule;
+  /** The slots `update` uses, in the order `rule` reads them, with their initial values. */
+  protected abstract slotNames(): [string, number][];
 
   dispose(): void {
     for (const s of this.slots.values()) for (const v of s) v?.dispose();
@@ -55,6 +83,8 @@ class Sgd extends SlotOptimizer {
   protected update(v: tf.Variable, g: tf.Tensor, lr: number) {
     v.assign(tf.sub(v, tf.mul(g, lr)));
   }
+  protected rule(): UpdateRule { return { type: 'sgd' }; }
+  protected slotNames(): [string, number][] { return []; }
 }
 
 /** PyTorch's form: b ← μ·b + g; w ← w − lr·b (Nesterov: w ← w − lr·(g + μ·b)). */
@@ -67,6 +97,8 @@ class Momentum extends SlotOptimizer {
     const step = this.nesterov ? tf.add(g, tf.mul(nb, this.momentum)) : nb;
     v.assign(tf.sub(v, tf.mul(step, lr)));
   }
+  protected rule(): UpdateRule { return { type: 'momentum', momentum: this.momentum, nesterov: this.nesterov }; }
+  protected slotNames(): [string, number][] { return [['velocity', 0]]; }
 }
 
 /**
@@ -95,6 +127,12 @@ class RmsProp extends SlotOptimizer {
     }
     v.assign(tf.sub(v, tf.mul(step, lr)));
   }
+  protected rule(): UpdateRule {
+    return { type: 'rmsprop', rho: this.rho, eps: this.eps, momentum: this.momentum, centered: this.centered };
+  }
+  protected slotNames(): [string, number][] {
+    return [['meanSquare', 0], ...(this.centered ? [['meanGrad', 0] as [string, number]] : []), ...(this.momentum > 0 ? [['momentum', 0] as [string, number]] : [])];
+  }
 }
 
 /**
@@ -116,6 +154,14 @@ class Adam extends SlotOptimizer {
     const step = tf.div(tf.div(nm, c1), tf.add(tf.sqrt(tf.div(ns, c2)), this.eps));
     v.assign(tf.sub(v, tf.mul(step, lr)));
   }
+  protected rule(): UpdateRule {
+    const t = this.iterations;
+    return {
+      type: 'adam', beta1: this.beta1, beta2: this.beta2, eps: this.eps,
+      c1: this.biasCorrection ? 1 - this.beta1 ** t : 1, c2: this.biasCorrection ? 1 - this.beta2 ** t : 1,
+    };
+  }
+  protected slotNames(): [string, number][] { return [['m', 0], ['v', 0]]; }
 }
 
 /** Adagrad (Duchi et al. 2011): a ← a + g²; w ← w − lr·g/(√a + ε). */
@@ -127,6 +173,8 @@ class Adagrad extends SlotOptimizer {
     a.assign(na);
     v.assign(tf.sub(v, tf.mul(tf.div(g, tf.add(tf.sqrt(na), this.eps)), lr)));
   }
+  protected rule(): UpdateRule { return { type: 'adagrad', eps: this.eps }; }
+  protected slotNames(): [string, number][] { return [['accumulator', this.initial]]; }
 }
 
 export function createOptimizer(c: OptimizerConfig): Optimizer {

@@ -12,7 +12,9 @@ import { clipGradients, clippedGlobalNorm } from './clipping';
 import type { Dataset, DataSplit } from './data/types';
 import { computeLoss, correctCount } from './losses';
 import { applyConstraints, regularizationLoss, type BuiltModel } from './model';
-import { createOptimizer, learningRateAt } from './optimizers';
+import { readFloats } from './kernels/backend_access';
+import { activationSums, addStatistics, prepareWasmStatistics } from './kernels/wasm_stats';
+import { createOptimizer, learningRateAt, type WeightNorms } from './optimizers';
 import { SeededRandom } from './random';
 import { histogramSpec, normAndDistance, StatsAccumulator, type HistogramSpec } from './stats';
 
@@ -87,6 +89,7 @@ export class Trainer {
   constructor(private readonly o: TrainerOptions) {
     const m = o.config.monitor;
     this.spec = histogramSpec(m.histogramRange[0], m.histogramRange[1], m.histogramBins);
+    prepareWasmStatistics(this.spec);
     this.rng = new SeededRandom(o.config.seed ^ 0x5eed);
     this.optimizer = createOptimizer(o.config.optimizer);
     this.variables = o.built.variables.map(v => v.variable);
@@ -222,13 +225,9 @@ export class Trainer {
 
     let stats: StepStats | undefined;
     let gradPart: GradientPart | undefined;
-    let weightsBefore: Float32Array[] | undefined;
     const statsStart = performance.now();
-    if (monitored) {
-      gradPart = this.gradientStatistics(gradients.map(g => g.dataSync() as Float32Array));
-      // Tensors are immutable: the update assigns new data, so these arrays keep the old weights.
-      weightsBefore = vars.map(v => v.dataSync() as Float32Array);
-    }
+    // Read in place (no copy off the backend), before anything else allocates on it.
+    if (monitored) gradPart = this.gradientStatistics(gradients.map(readFloats));
     let statsMs = performance.now() - statsStart;
 
     const clipped = clipGradients(gradients, config.clipping);
@@ -236,16 +235,35 @@ export class Trainer {
 
     const lr = learningRateAt(config.optimizer.learningRate, config.optimizer.schedule, step, this.totalSteps);
     const halting = config.monitor.onNonFinite === 'halt' && (nonFinite !== undefined || (gradPart?.nonFinite ?? false));
+    // ‖w‖ and ‖Δw‖: measured by the fused update on its way through the weights (cpu, wasm), else from the
+    // weights before and after. Tensors are immutable and the update assigns new data, so one more reference
+    // keeps the old values alive (no copy). A constraint changes the weights after the update: those variables
+    // are measured from before and after too.
+    let norms: (WeightNorms | undefined)[] | undefined;
+    let weightsBefore: (tf.Tensor | undefined)[] | undefined;
+    if (monitored && !halting) {
+      const s0 = performance.now();
+      const fused = this.optimizer.measuresNorms(vars, clipped);
+      norms = new Array(vars.length).fill(undefined);
+      weightsBefore = vars.map((v, i) => (fused && !built.variables[i].constraint ? undefined : tf.clone(v)));
+      statsMs += performance.now() - s0;
+    }
     if (!halting) {
-      this.optimizer.apply(vars, clipped, lr);
+      this.optimizer.apply(vars, clipped, lr, norms);
       applyConstraints(built.variables);
     }
     tf.dispose(clipped);
 
-    if (gradPart && weightsBefore) {
+    if (gradPart) {
       const s0 = performance.now();
-      const weightsAfter = halting ? weightsBefore : vars.map(v => v.dataSync() as Float32Array);
-      stats = this.assembleStatistics(gradPart, weightsBefore, weightsAfter, captured, halting);
+      // Views taken after the update's allocations, used before the next one.
+      const weightNorms = vars.map((v, i) => {
+        const before = weightsBefore?.[i];
+        if (!halting && !before && norms?.[i]) return norms[i]!;
+        return normAndDistance(readFloats(v), before && readFloats(before));
+      });
+      stats = this.assembleStatistics(gradPart, weightNorms, captured);
+      tf.dispose(weightsBefore?.filter((t): t is tf.Tensor => t !== undefined) ?? []);
       statsMs += performance.now() - s0;
       stats.statsMs = statsMs;
       if (!nonFinite) {
@@ -285,16 +303,14 @@ export class Trainer {
     const valueClip = this.o.config.clipping.find(c => c.mode === 'value')?.threshold ?? 0;
     const accumulators = grads.map(g => {
       const acc = new StatsAccumulator(this.spec);
-      acc.add(g, valueClip);
+      addStatistics(acc, g, valueClip); // SIMD on the wasm heap, else acc.add
       return acc;
     });
     return { accumulators, nonFinite: accumulators.some(a => a.nan + a.posInf + a.negInf > 0) };
   }
 
   /** Phase 2, after the update: weight norms, update ratios, and the per-layer view. */
-  private assembleStatistics(
-    part: GradientPart, before: Float32Array[], after: Float32Array[], captured: (tf.Tensor | undefined)[] | undefined, halted: boolean,
-  ): StepStats {
+  private assembleStatistics(part: GradientPart, weightNorms: WeightNorms[], captured: (tf.Tensor | undefined)[] | undefined): StepStats {
     const { built, config } = this.o;
     const layers: LayerStats[] = [];
     const tensorNorms: number[] = [];
@@ -311,7 +327,7 @@ export class Trainer {
       for (const v of group.variables) {
         const acc = part.accumulators[vi];
         layerAcc.merge(acc);
-        const w = normAndDistance(after[vi], halted ? undefined : before[vi]);
+        const w = weightNorms[vi];
         wSq += w.sumSq;
         uSq += w.diffSq;
         const gradStats = acc.finish();
@@ -341,7 +357,7 @@ export class Trainer {
         updateNorm,
         updateRatio: weightNorm > 0 ? updateNorm / weightNorm : 0,
         variables,
-        activation: captured?.[gi] && group.activation ? activationStats(captured[gi]!, group.activation, group.config.type) : undefined,
+        activation: captured?.[gi] && group.activation ? activationStats(captured[gi]!, group.activation, group.config.type, this.spec) : undefined,
       });
     }
     const anyNaN = tensorNorms.some(n => Number.isNaN(n));
@@ -418,31 +434,32 @@ const TANH_5 = Math.tanh(5);
  * Output statistics of a layer whose output is activation(pre-activation) elementwise, so |pre| ≥ 5 can be
  * read off the output: tanh |y| ≥ tanh(5), sigmoid y ≤ σ(−5) or y ≥ σ(5).
  */
-export function activationStats(output: tf.Tensor, activation: string, layerType: string): ActivationStats | undefined {
+export function activationStats(output: tf.Tensor, activation: string, layerType: string, spec?: HistogramSpec): ActivationStats | undefined {
   // LSTM/GRU outputs mix gates and cell state: not a plain activation of a pre-activation.
   if (layerType === 'lstm' || layerType === 'gru') return undefined;
   const watched = ['relu', 'relu6', 'elu', 'selu', 'leakyRelu', 'sigmoid', 'hardSigmoid', 'tanh'];
   if (!watched.includes(activation)) return undefined;
-  const values = output.dataSync() as Float32Array;
+  const values = readFloats(output);
   const units = output.shape[output.shape.length - 1] ?? 1;
-  const alive = new Uint8Array(units);
-  let zeros = 0;
-  let saturated = 0;
-  let sum = 0;
-  let sumSq = 0;
   const lowS = 1 - SIGMOID_5;
-  for (let i = 0; i < values.length; i++) {
-    const y = values[i];
-    sum += y;
-    sumSq += y * y;
-    if (y === 0) zeros++;
-    else alive[i % units] = 1;
-    if (activation === 'tanh' ? Math.abs(y) >= TANH_5
-      : activation === 'sigmoid' ? y <= lowS || y >= SIGMOID_5
-        : activation === 'hardSigmoid' ? y <= 0 || y >= 1 : false) saturated++;
+  // Saturated: y ≤ low or y ≥ high (NaN bounds: never).
+  const [low, high] = activation === 'tanh' ? [-TANH_5, TANH_5] : activation === 'sigmoid' ? [lowS, SIGMOID_5]
+    : activation === 'hardSigmoid' ? [0, 1] : [NaN, NaN];
+  let sums = spec ? activationSums(values, units, spec, low, high) : undefined; // SIMD on the wasm heap
+  if (!sums) {
+    const alive = new Uint8Array(units);
+    sums = { sum: 0, sumSq: 0, zeros: 0, saturated: 0, dead: 0 };
+    for (let i = 0; i < values.length; i++) {
+      const y = values[i];
+      sums.sum += y;
+      sums.sumSq += y * y;
+      if (y === 0) sums.zeros++;
+      else alive[i % units] = 1;
+      if (y <= low || y >= high) sums.saturated++;
+    }
+    for (let u = 0; u < units; u++) if (!alive[u]) sums.dead++;
   }
-  let dead = 0;
-  for (let u = 0; u < units; u++) if (!alive[u]) dead++;
+  const { sum, sumSq, zeros, saturated, dead } = sums;
   const n = values.length || 1;
   const mean = sum / n;
   return {

@@ -6,8 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { clipGradients, clippedGlobalNorm } from '../../src/engine/clipping';
 import { gradientCheck } from '../../src/engine/gradcheck';
 import { buildModel } from '../../src/engine/model';
+import { readFloats } from '../../src/engine/kernels/backend_access';
+import { setFusedUpdate } from '../../src/engine/kernels/optimizer_update';
+import { activationSums, addStatistics, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
 import { createOptimizer, learningRateAt } from '../../src/engine/optimizers';
-import { Trainer } from '../../src/engine/trainer';
+import { compactStep, eventLine, jsonLine, keepsDetail, logNumberText, reviveNumbers } from '../../src/engine/runlog';
+import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
+import { activationStats, Trainer } from '../../src/engine/trainer';
 import type { ClippingConfig, LayerConfig, OptimizerConfig } from '../../src/config/types';
 import { configFrom, datasetFor, mean, train, useTestBackend } from './helpers/engine';
 
@@ -95,6 +100,32 @@ describe('engine', function () {
       });
     }
 
+    it('the fused update (one pass over memory, SIMD for Adam and SGD on wasm) gives the tf-op update\'s float32 bits', () => {
+      // 4 steps of every optimizer on variables of odd sizes (the SIMD loop's remainder too), fused and not.
+      const all: OptimizerConfig[] = [...configs, { type: 'rmsprop', learningRate: 0.01, centered: true, momentum: 0.5 }, { type: 'adagrad', learningRate: 0.1, initialAccumulatorValue: 0.3 }];
+      const rand = (() => { let s = 9; return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1; })();
+      const sizes = [1, 7, 130];
+      const w0 = sizes.map(n => Float32Array.from({ length: n }, () => rand()));
+      const gs = [0, 1, 2, 3].map(() => sizes.map(n => Float32Array.from({ length: n }, () => rand() * 0.5)));
+      const run = (c: OptimizerConfig, fused: boolean) => {
+        setFusedUpdate(fused);
+        const vars = w0.map(w => tf.variable(tf.tensor1d(w)));
+        const opt = createOptimizer(c);
+        for (const step of gs) {
+          const grads = step.map(g => tf.tensor1d(g));
+          assert.equal(opt.measuresNorms(vars, grads), fused);
+          opt.apply(vars, grads, c.learningRate!);
+          tf.dispose(grads);
+        }
+        const out = vars.map(v => Array.from(v.dataSync()));
+        opt.dispose();
+        tf.dispose(vars);
+        setFusedUpdate(true);
+        return out;
+      };
+      for (const c of all) assert.deepEqual(run(c, true), run(c, false), JSON.stringify(c));
+    });
+
     it('learning-rate schedules and warm-up', () => {
       assert.equal(learningRateAt(0.1, undefined, 500, 1000), 0.1);
       assert.ok(Math.abs(learningRateAt(0.1, { type: 'step', every: 100, factor: 0.5 }, 250, 1000) - 0.025) < 1e-12);
@@ -156,6 +187,137 @@ describe('engine', function () {
     steps[0].forEach((n, i) => assert.ok(Math.abs(n - expected[i]) < 1e-5 * expected[i], `${n} vs ${expected[i]}`));
     tf.dispose([x, y, ...Object.values(grads)]);
     built.dispose();
+  });
+
+  it('reports weight and update norms equal to the weights read before and after the step (fused update or not)', async () => {
+    for (const [optimizer, fused, constraint] of [[{ type: 'adam', learningRate: 0.05 }, true, false], [{ type: 'momentum', learningRate: 0.1 }, true, true], [{ type: 'adam', learningRate: 0.05 }, false, false]] as const) {
+      const config = configFrom({
+        name: 'norms', seed: 5, data: { source: 'synthetic', task: 'blobs', examples: 40, validationSplit: 0 },
+        model: [{ type: 'dense', units: 8, activation: 'relu', ...(constraint ? { kernelConstraint: { type: 'maxNorm', maxValue: 0.5 } } : {}) }, { type: 'dense', units: 3, activation: 'softmax' }],
+        loss: 'sparseCategoricalCrossentropy', optimizer, training: { batchSize: 20, shuffle: false },
+      });
+      setFusedUpdate(fused);
+      const data = await datasetFor(config);
+      const built = buildModel(config, data);
+      const read = () => built.variables.map(v => Float32Array.from(v.variable.dataSync()));
+      const snapshots = [read()];
+      const reported: { weightNorm: number; updateNorm: number }[][] = [];
+      const trainer = new Trainer({
+        config, data, built, maxSteps: 2,
+        emit: e => {
+          if (e.type !== 'step') return;
+          snapshots.push(read());
+          reported.push(e.stats!.layers.flatMap(l => l.variables));
+        },
+      });
+      await trainer.run();
+      setFusedUpdate(true);
+      reported.forEach((variables, step) => variables.forEach((v, i) => {
+        const after = snapshots[step + 1][i];
+        const before = snapshots[step][i];
+        const norm = Math.sqrt(after.reduce((a, x) => a + x * x, 0));
+        const update = Math.sqrt(after.reduce((a, x, k) => a + (x - before[k]) ** 2, 0));
+        const what = `${optimizer.type}${fused ? '' : ' (tf ops)'}${constraint ? ' with a constraint' : ''}, step ${step} variable ${i}`;
+        assert.ok(Math.abs(v.weightNorm - norm) <= 1e-12 * norm, `${what}: weight norm ${v.weightNorm} vs ${norm}`);
+        assert.ok(update > 0 && Math.abs(v.updateNorm - update) <= 1e-9 * update, `${what}: update norm ${v.updateNorm} vs ${update}`);
+      }));
+      built.dispose();
+    }
+  });
+
+  it('gradient statistics of tensors on the backend (SIMD on the wasm heap) equal the JS loop', () => {
+    const spec = histogramSpec(-12, 4, 64);
+    prepareWasmStatistics(spec);
+    const rand = (() => { let s = 3; return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648; })();
+    const dense = (n: number) => Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : (rand() < 0.5 ? -1 : 1) * 10 ** (rand() * 24 - 16)));
+    // An Embedding gradient: whole rows of zeros (skipped eight at a time), a −0 among them, rows of values.
+    const sparse = (rows: number) => Float32Array.from({ length: rows * 64 }, (_, i) => (i === 70 ? -0 : Math.floor(i / 64) % 5 === 2 ? rand() - 0.5 : 0));
+    for (const values of [dense(3), dense(4), dense(1001), dense(20000), sparse(50), sparse(3), new Float32Array(40)]) {
+      const n = values.length;
+      const t = tf.tensor1d(values);
+      const fast = new StatsAccumulator(spec);
+      addStatistics(fast, readFloats(t));
+      const slow = new StatsAccumulator(spec);
+      slow.add(values);
+      const [a, b] = [fast.finish(), slow.finish()];
+      assert.deepEqual(a.histogram, b.histogram, `histogram, n=${n}`);
+      for (const key of ['size', 'zeroFraction', 'nanCount', 'infCount', 'min', 'max', 'maxAbs'] as const) assert.equal(a[key], b[key], `${key}, n=${n}`);
+      for (const key of ['norm', 'mean', 'std'] as const) assert.ok(Math.abs(a[key] - b[key]) <= 1e-12 * Math.abs(b[key]), `${key}, n=${n}: ${a[key]} vs ${b[key]}`);
+      // NaN/Inf take the exact path
+      const special = tf.tensor1d([1, NaN, -Infinity, 0, 2, Infinity, 3, 4]);
+      const s1 = new StatsAccumulator(spec);
+      addStatistics(s1, readFloats(special));
+      assert.deepEqual([s1.nan, s1.posInf, s1.negInf, s1.zeros, s1.finite], [1, 1, 1, 1, 5]);
+      tf.dispose([t, special]);
+    }
+  });
+
+  it('activation statistics (SIMD on the wasm heap) equal the JS loop, values at the saturation bounds included', () => {
+    const spec = histogramSpec(-12, 4, 64);
+    prepareWasmStatistics(spec);
+    const bounds = [Math.tanh(5), 1 / (1 + Math.exp(-5)), 1 - 1 / (1 + Math.exp(-5)), 0, 1];
+    const near = bounds.flatMap(b => {
+      const f = new Float32Array([b]);
+      const i = new Int32Array(f.buffer);
+      const around = [-2, -1, 0, 1, 2].map(d => { const g = new Int32Array([i[0] + d]); return new Float32Array(g.buffer)[0]; });
+      return [...around, ...around.map(x => -x)].filter(Number.isFinite);
+    });
+    const rand = (() => { let s = 7; return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648; })();
+    const units = 12;
+    const rows = Math.ceil(near.length / units) + 9;
+    // The last unit is zero in every row (a dead ReLU unit); the bounds' neighbours fill the first rows.
+    const values = Float32Array.from({ length: rows * units }, (_, k) => (k % units === units - 1 ? 0 : k < near.length ? near[k] : rand() < 0.3 ? 0 : rand() * 2 - 1));
+    const output = tf.tensor2d(values, [rows, units]);
+    // On wasm the fast path must really be the SIMD one (elsewhere both are the JS loop).
+    assert.equal(activationSums(readFloats(output), units, spec, 0, 1) !== undefined, tf.getBackend() === 'wasm');
+    for (const activation of ['relu', 'tanh', 'sigmoid', 'hardSigmoid', 'elu']) {
+      const fast = activationStats(output, activation, 'dense', spec)!;
+      const slow = activationStats(output, activation, 'dense')!;
+      assert.equal(fast.zeroFraction, slow.zeroFraction, activation);
+      assert.equal(fast.deadUnitFraction, slow.deadUnitFraction, activation);
+      assert.equal(fast.saturatedFraction, slow.saturatedFraction, activation);
+      assert.ok(Math.abs(fast.mean - slow.mean) <= 1e-12 && Math.abs(fast.std - slow.std) <= 1e-12, activation);
+    }
+    assert.ok(activationStats(output, 'tanh', 'dense')!.saturatedFraction > 0 && activationStats(output, 'relu', 'dense')!.deadUnitFraction > 0);
+    output.dispose();
+  });
+
+  describe('run log', () => {
+    /** The format the log has always had: JSON with NaN/±Infinity as strings and 7 significant digits. */
+    const replacer = (_key: string, value: unknown) => {
+      if (typeof value !== 'number') return value;
+      if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+      return Number.isInteger(value) ? value : Number(value.toPrecision(7));
+    };
+    it('serializes events as JSON.stringify with the number rules would, byte for byte', async () => {
+      const run = await train(configFrom({
+        name: 'log', seed: 3, data: { source: 'synthetic', task: 'blobs', examples: 64 },
+        model: [{ type: 'dense', units: 6, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'softmax' }],
+        loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 0.01 }, training: { batchSize: 16, epochs: 1 },
+      }));
+      const odd = { type: 'message', text: 'quote " backslash \\ tab \t é \u2028', list: [1, undefined, NaN, -Infinity, 1 / 3, -0, 1e21, 5e-324], nested: { a: undefined, b: null, c: true, d: new Date(0) } };
+      for (const e of [...run.events, odd]) assert.equal(jsonLine(e), JSON.stringify(e, replacer));
+      // A step's line is its compacted form (detail kept, or dropped at step 1001), written without the copy.
+      for (const e of run.steps.flatMap(step => [step, { ...step, step: 1001 }])) {
+        assert.equal(eventLine(e), JSON.stringify(compactStep(e, keepsDetail(e)), replacer), `step ${e.step}`);
+      }
+      assert.ok(!keepsDetail({ ...run.steps[1], step: 1001 }) && keepsDetail(run.steps[1]));
+      for (const e of run.steps) assert.deepEqual(JSON.parse(eventLine(e), reviveNumbers).stats?.globalNorm, e.stats ? Number(e.stats.globalNorm.toPrecision(7)) : undefined);
+    });
+    it('writes numbers with 7 significant digits exactly as toPrecision(7) does, near ties and powers of ten included', () => {
+      const rand = (() => { let s = 17; return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648; })();
+      const values: number[] = [];
+      for (let i = 0; i < 200000; i++) values.push((rand() < 0.5 ? -1 : 1) * rand() * 10 ** (Math.floor(rand() * 70) - 40));
+      for (let d = -30; d < 30; d++) {
+        for (let m = 1000000; m < 1000100; m++) {
+          const tie = (m + 0.5) * 10 ** (d - 6);
+          values.push(tie, tie * (1 + 1e-15), tie * (1 - 1e-15), Math.fround(tie));
+        }
+        for (const f of [1, 1 - 1e-16, 1 + 1e-16, 0.99999995, 9.9999995, 1.0000005]) values.push(10 ** d * f, -(10 ** d) * f);
+      }
+      values.push(5e-324, 1e-320, 1.7976931348623157e308, 1 / 3, 123456.75, 9999999.5, 0.30000000000000004);
+      for (const x of values) assert.equal(logNumberText(x), JSON.stringify(replacer('', x)), String(x));
+    });
   });
 
   describe('every layer type trains', () => {

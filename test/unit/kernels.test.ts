@@ -9,6 +9,12 @@ import { fork } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { projectKernelNames, registerProjectKernels, unregisterProjectKernels } from '../../src/engine/kernels';
+import { readFloats } from '../../src/engine/kernels/backend_access';
+import { fuseRecurrent, setFusedRecurrent } from '../../src/engine/kernels/fused_rnn';
+import { fusedUpdate } from '../../src/engine/kernels/optimizer_update';
+import { simdKernels } from '../../src/engine/kernels/wasm_simd';
+import { addStatistics, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
+import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Values = Float32Array | Int32Array | Uint8Array;
@@ -26,24 +32,32 @@ interface SliceCase extends LayoutCase { begin: number[]; size: number[] }
 interface SplitCase extends LayoutCase { sizes: number[] | number; axis: number }
 interface TransposeCase extends LayoutCase { perm: number[] }
 interface BinaryCase { op: string; a: Values; aShape: number[]; b: Values; bShape: number[]; dtype: LayoutCase['dtype'] }
+interface GatherCase extends LayoutCase { indices: Int32Array; indicesShape: number[]; axis: number; batchDims: number }
+interface UnpackCase extends LayoutCase { axis: number }
 type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
 interface ModelCase { kind: ModelKind; x: Float32Array | Int32Array; xShape: number[]; y: Float32Array; yShape: number[] }
 
 interface Cases {
   segmentSum: SegmentSumCase[]; conv: ConvCase[]; bigConv: ConvCase; matMul: MatMulCase[]; fused: FusedCase[];
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
+  gather: GatherCase[]; unpack: UnpackCase[];
 }
 
 interface Results {
   segmentSum: Values[]; filterGrad: (Values | string)[]; inputGrad: (Values | string)[]; matMul: Values[]; fused: Values[];
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
+  gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
 }
 
 interface ChildReport {
   stock?: Results; project: Results;
   firstNames: string[]; secondNames: string[]; projectInPlace: boolean; stockRestored: boolean;
   stockMissing?: string[]; stockEmbeddingError?: string; stockConvError?: string; dilatedConvGradError?: string;
+  /** Largest relative difference, fused recurrent op vs tfjs-layers' per-step ops, per case (same process). */
+  fusedRecurrent: { label: string; fused: boolean; error: number }[];
+  /** wasm only: the SIMD module against the tf ops / the JS loop it replaces. */
+  simd?: { available: boolean; adamExact: boolean; sgdExact: boolean; slotsExact: boolean; normsError: number; momentsError: number; extremesEqual: boolean; zerosEqual: boolean; histogramEqual: boolean };
 }
 
 // ---------- inputs, made once in the parent ----------
@@ -176,7 +190,19 @@ function makeCases(): Cases {
   }));
   models.push({ kind: 'mlp', x: floats([BATCH, 20]), xShape: [BATCH, 20], y: oneHot(BATCH, 3), yShape: [BATCH, 3] });
 
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models };
+  const gather: GatherCase[] = [
+    // the Embedding lookup: [32 x 5] ids into a [50, 8] table
+    { ...layout([50, 8]), indices: ints(160, 0, 50), indicesShape: [32, 5], axis: 0, batchDims: 0 },
+    { ...layout([4, 6, 3], 'int32'), indices: ints(7, 0, 6), indicesShape: [7], axis: 1, batchDims: 0 },
+    { ...layout([3, 5, 2]), indices: ints(12, 0, 5), indicesShape: [3, 4], axis: 1, batchDims: 1 },
+    { ...layout([9], 'bool'), indices: ints(4, 0, 9), indicesShape: [2, 2], axis: 0, batchDims: 0 },
+  ];
+  const unpack: UnpackCase[] = [
+    { ...layout([4, 6, 3]), axis: 1 }, // batch-major sequence into time steps
+    { ...layout([3, 2], 'int32'), axis: 0 },
+    { ...layout([2, 3, 2], 'bool'), axis: -1 },
+  ];
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack };
 }
 
 const VOCAB = 50;
@@ -262,7 +288,118 @@ function computeAll(cases: Cases, backend: string): Results {
     transpose: cases.transpose.map((c) => run('Transpose', { x: layoutTensor(c) }, { perm: c.perm })),
     binary: cases.binary.map((c) => run(c.op, { a: tf.tensor(c.a, c.aShape, c.dtype), b: tf.tensor(c.b, c.bShape, c.dtype) }, {})),
     models: cases.models.map((c) => modelGradients(c)),
+    gather: cases.gather.map((c) => run('GatherV2', { x: layoutTensor(c), indices: tf.tensor(c.indices, c.indicesShape, 'int32') }, { axis: c.axis, batchDims: c.batchDims })),
+    gatherOutOfRange: errorOf(() => run('GatherV2', { x: tf.ones([4, 2]), indices: tf.tensor1d([1, 4], 'int32') }, { axis: 0, batchDims: 0 })),
+    unpack: cases.unpack.map((c) => tf.tidy(() => (tf.engine().runKernel('Unpack', { value: layoutTensor(c) }, { axis: c.axis } as never) as unknown as tf.Tensor[])
+      .map((t) => t.dataSync() as Values))),
+    identity: cases.unpack.map((c) => tf.tidy(() => {
+      const x = layoutTensor(c);
+      const y = tf.engine().runKernel('Identity', { x }, {}) as tf.Tensor;
+      x.dispose(); // the copy (or the shared buffer) must outlive its input
+      return y.dataSync() as Values;
+    })),
   };
+}
+
+/** Recurrent layers fused (kernels/fused_rnn.ts) against tfjs-layers' own per-step ops: loss and every gradient. */
+function fusedRecurrentErrors(): ChildReport['fusedRecurrent'] {
+  const out: ChildReport['fusedRecurrent'] = [];
+  const rand = generator(77);
+  const [B, T, D, U] = [5, 7, 6, 4];
+  for (const kind of ['lstm', 'gru', 'simpleRNN'] as const) {
+    const variants: [string, Record<string, unknown>][] = [
+      ['default', {}], ['returnSequences', { returnSequences: true }], ['goBackwards', { goBackwards: true }],
+      ['relu/hardSigmoid', kind === 'simpleRNN' ? { activation: 'relu' } : { activation: 'relu', recurrentActivation: 'hardSigmoid' }],
+      ['no bias, sequences, backwards', { useBias: false, returnSequences: true, goBackwards: true }], ['bidirectional', { bidirectional: true }],
+    ];
+    for (const [variant, { bidirectional, ...options }] of variants) {
+      const make = () => {
+        const args = { units: U, recurrentInitializer: 'glorotUniform' as const, ...options } as never;
+        return kind === 'lstm' ? tfl.layers.lstm(args) : kind === 'gru' ? tfl.layers.gru(args) : tfl.layers.simpleRNN(args);
+      };
+      const model = tfl.sequential();
+      const layer = bidirectional ? tfl.layers.bidirectional({ layer: make() as never, inputShape: [T, D], mergeMode: 'concat' }) : make();
+      if (!bidirectional) model.add(tfl.layers.inputLayer({ inputShape: [T, D] }));
+      model.add(layer);
+      if (options.returnSequences) model.add(tfl.layers.flatten());
+      model.add(tfl.layers.dense({ units: 3 }));
+      model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (rand() * 2 - 1) * 0.7), w.shape)));
+      const fused = fuseRecurrent(layer);
+      const x = tf.variable(tf.tensor(Float32Array.from({ length: B * T * D }, () => rand() * 2 - 1), [B, T, D]));
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0], 'int32'), 3);
+      const vars = [...model.trainableWeights.map((w) => w.read() as tf.Variable), x];
+      const compute = (on: boolean) => {
+        setFusedRecurrent(on);
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+        const result = [value.dataSync(), ...vars.map((v) => grads[v.name].dataSync())];
+        tf.dispose([value, grads]);
+        return result;
+      };
+      const [a, b] = [compute(true), compute(false)];
+      setFusedRecurrent(true);
+      let error = 0;
+      a.forEach((values, i) => {
+        let diff = 0;
+        let scale = 0;
+        values.forEach((v, j) => { diff = Math.max(diff, Math.abs(v - b[i][j])); scale = Math.max(scale, Math.abs(b[i][j])); });
+        error = Math.max(error, diff / Math.max(scale, 1e-30));
+      });
+      out.push({ label: `${kind} ${variant}`, fused, error });
+      tf.dispose([x, y]);
+      model.dispose();
+    }
+  }
+  return out;
+}
+
+/** The SIMD module on the wasm heap against tf ops (Adam, SGD: same float32 bits) and the JS statistics loop. */
+function simdReport(): ChildReport['simd'] {
+  const kernels = simdKernels();
+  if (!kernels) return { available: false, adamExact: false, sgdExact: false, slotsExact: false, normsError: 1, momentsError: 1, extremesEqual: false, zerosEqual: false, histogramEqual: false };
+  const rand = generator(5);
+  const n = 1003; // not a multiple of 4: the JS tail too
+  const floats = (scale: number) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+  const [w0, g0, m0, v0] = [floats(1), floats(0.1), floats(0.01), floats(0.001).map(Math.abs)];
+  const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
+  const rule = { type: 'adam' as const, beta1: 0.9, beta2: 0.999, eps: 1e-7, c1: 1 - 0.9 ** 3, c2: 1 - 0.999 ** 3 };
+  // tf ops, as optimizers.ts writes Adam
+  const expected = tf.tidy(() => {
+    const g = tf.tensor(g0);
+    const nm = tf.add(tf.mul(tf.tensor(m0), rule.beta1), tf.mul(g, 1 - rule.beta1));
+    const nv = tf.add(tf.mul(tf.tensor(v0), rule.beta2), tf.mul(tf.square(g), 1 - rule.beta2));
+    const step = tf.div(tf.div(nm, rule.c1), tf.add(tf.sqrt(tf.div(nv, rule.c2)), rule.eps));
+    return { w: tf.sub(tf.tensor(w0), tf.mul(step, 0.01)).dataSync(), m: nm.dataSync(), v: nv.dataSync(), sgd: tf.sub(tf.tensor(w0), tf.mul(g, 0.01)).dataSync() };
+  });
+  const [w, g, m, v] = [tf.variable(tf.tensor(w0)), tf.tensor(g0), tf.variable(tf.tensor(m0)), tf.variable(tf.tensor(v0))];
+  const norms = fusedUpdate(rule, w, g, [m, v], 0.01, true)!;
+  const adamW = w.dataSync();
+  let sumSq = 0;
+  let diffSq = 0;
+  adamW.forEach((x, i) => { sumSq += x * x; diffSq += (x - w0[i]) ** 2; });
+  const adamExact = same(adamW, expected.w);
+  const slotsExact = same(m.dataSync(), expected.m) && same(v.dataSync(), expected.v);
+  const normsError = Math.max(Math.abs(norms.sumSq / sumSq - 1), Math.abs(norms.diffSq / diffSq - 1));
+  const w2 = tf.variable(tf.tensor(w0));
+  fusedUpdate({ type: 'sgd' }, w2, g, [], 0.01, true);
+  const sgdExact = same(w2.dataSync(), expected.sgd);
+  // statistics: values across magnitudes, zeros, a tail
+  const x0 = Float32Array.from({ length: 4099 }, (_, i) => (i % 9 === 0 ? 0 : (rand() < 0.5 ? -1 : 1) * 10 ** (rand() * 20 - 14)));
+  const x = tf.tensor(x0);
+  const spec = histogramSpec(-12, 4, 64);
+  prepareWasmStatistics(spec);
+  const viaSimd = new StatsAccumulator(spec);
+  addStatistics(viaSimd, readFloats(x));
+  const viaJs = new StatsAccumulator(spec);
+  viaJs.add(x0);
+  const report = {
+    available: true, adamExact, sgdExact, slotsExact, normsError,
+    momentsError: Math.max(Math.abs(viaSimd.sum / viaJs.sum - 1), Math.abs(viaSimd.sumSq / viaJs.sumSq - 1)),
+    extremesEqual: viaSimd.min === viaJs.min && viaSimd.max === viaJs.max,
+    zerosEqual: viaSimd.zeros === viaJs.zeros && viaSimd.count === viaJs.count && viaSimd.finite === viaJs.finite,
+    histogramEqual: same(viaSimd.slots, viaJs.slots),
+  };
+  tf.dispose([w, g, m, v, w2, x]);
+  return report;
 }
 
 const registered = (backend: string) => tf.getKernel('UnsortedSegmentSum', backend) !== undefined &&
@@ -312,6 +449,8 @@ async function child(role: 'cpu' | 'wasm', cases: Cases): Promise<ChildReport> {
   assert.ok(registered(role), 'project kernels are in place for the computations');
 
   report.project = computeAll(cases, role);
+  report.fusedRecurrent = fusedRecurrentErrors();
+  if (role === 'wasm') report.simd = simdReport();
   return report as ChildReport;
 }
 
@@ -449,6 +588,54 @@ if (require.main === module) {
         cases.slice.forEach((c, i) => assert.deepStrictEqual(cpu.project.slice[i], cpu.stock!.slice[i], `slice ${i}`));
         cases.split.forEach((c, i) => assert.deepStrictEqual(cpu.project.split[i], cpu.stock!.split[i], `split ${i}`));
         cases.transpose.forEach((c, i) => assert.deepStrictEqual(cpu.project.transpose[i], cpu.stock!.transpose[i], `transpose ${i}`));
+      });
+    });
+
+    describe('GatherV2 (the Embedding lookup)', () => {
+      it('cpu and wasm equal the stock cpu kernel exactly (axis, batchDims, int32, bool)', () => {
+        cases.gather.forEach((c, i) => {
+          assert.deepStrictEqual(Array.from(cpu.project.gather[i]), Array.from(cpu.stock!.gather[i]), `cpu gather ${i}`);
+          assert.deepStrictEqual(Array.from(wasm.project.gather[i]), Array.from(cpu.stock!.gather[i]), `wasm gather ${i}`);
+        });
+      });
+      it('rejects an index out of range as the stock kernel does', () => {
+        for (const report of [cpu, wasm]) assert.match(report.project.gatherOutOfRange ?? 'no error', /GatherV2: the index value 4 is not in \[0, 3\]/);
+      });
+    });
+
+    describe('wasm Slice, SplitV, Unpack, Identity', () => {
+      it('equal the stock cpu kernels exactly', () => {
+        cases.slice.forEach((c, i) => assert.deepStrictEqual(Array.from(wasm.project.slice[i]), Array.from(cpu.stock!.slice[i]), `slice ${i}`));
+        cases.split.forEach((c, i) => assert.deepStrictEqual(wasm.project.split[i].map((v) => Array.from(v)), cpu.stock!.split[i].map((v) => Array.from(v)), `split ${i}`));
+        cases.unpack.forEach((c, i) => assert.deepStrictEqual(wasm.project.unpack[i].map((v) => Array.from(v)), cpu.stock!.unpack[i].map((v) => Array.from(v)), `unpack ${i}`));
+        cases.unpack.forEach((c, i) => assert.deepStrictEqual(Array.from(wasm.project.identity[i]), Array.from(cpu.stock!.identity[i]), `identity ${i}`));
+      });
+    });
+
+    describe('fused recurrent layers (LSTM, GRU, SimpleRNN as one op)', () => {
+      it('match tfjs-layers\' per-step ops in loss and every gradient, every variant, on cpu and wasm', () => {
+        for (const [label, report] of [['cpu', cpu], ['wasm', wasm]] as const) {
+          assert.strictEqual(report.fusedRecurrent.length, 18);
+          for (const r of report.fusedRecurrent) {
+            assert.ok(r.fused, `${label} ${r.label}: not fused`);
+            assert.ok(r.error < 5e-6, `${label} ${r.label}: relative error ${r.error.toExponential(2)}`);
+          }
+        }
+      });
+    });
+
+    describe('WebAssembly SIMD kernels on the wasm heap', () => {
+      it('Adam and SGD give the tf ops\' float32 bits, with exact weight norms', () => {
+        const simd = wasm.simd!;
+        assert.ok(simd.available, 'SIMD kernels did not load');
+        assert.ok(simd.adamExact && simd.slotsExact, 'Adam weights or slots differ from the tf-op update');
+        assert.ok(simd.sgdExact, 'SGD differs from the tf-op update');
+        assert.ok(simd.normsError < 1e-12, `weight norms off by ${simd.normsError}`);
+      });
+      it('statistics equal the JS loop: moments, extremes, zero count, every histogram bin', () => {
+        const simd = wasm.simd!;
+        assert.ok(simd.momentsError < 1e-12, `moments off by ${simd.momentsError}`);
+        assert.ok(simd.extremesEqual && simd.zerosEqual && simd.histogramEqual);
       });
     });
 

@@ -122,3 +122,10 @@ function fusedMatMulCpu(args: FusedArgs): TensorInfo {
 
 export const batchMatMulCpuConfig: KernelConfig = { kernelName: 'BatchMatMul', backendName: 'cpu', kernelFunc: batchMatMulCpu as unknown as KernelFunc };
 export const fusedMatMulCpuConfig: KernelConfig = { kernelName: '_FusedMatMul', backendName: 'cpu', kernelFunc: fusedMatMulCpu as unknown as KernelFunc };
+
+/** op(a) · op(b) for plain row-major arrays (a: [m, k] or its transpose, b: [k, n] or its transpose). */
+export function matMulValues(a: TypedArray, b: TypedArray, m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): Float32Array {
+  const out = new Float32Array(m * n);
+  multiplyInto(plainLayout(a, 1, m, k, transposeA), 0, plainLayout(b, 1, k, n, transposeB), 0, out, 0, m, k, n);
+  return out;
+}

@@ -11,6 +11,8 @@ import { batchMatMulCpuConfig, fusedMatMulCpuConfig } from './cpu_mat_mul';
 import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
+import { gatherV2CpuConfig, gatherV2WasmConfig } from './gather';
+import { identityWasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig } from './wasm_layout';
 
 /**
  * Per backend, the kernels that fill a missing stock one or replace one that is slow in the
@@ -21,11 +23,11 @@ import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
 const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   cpu: [
     unsortedSegmentSumCpuConfig, conv2DBackpropFilterCpuConfig, splitVCpuConfig, sliceCpuConfig, transposeCpuConfig,
-    batchMatMulCpuConfig, fusedMatMulCpuConfig, ...broadcastingCpuConfigs,
+    batchMatMulCpuConfig, fusedMatMulCpuConfig, gatherV2CpuConfig, ...broadcastingCpuConfigs,
   ],
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
-    ...broadcastingWasmConfigs,
+    gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, ...broadcastingWasmConfigs,
   ],
 };
 

@@ -23,20 +23,44 @@ function outputShape({ inputs: { x, segmentIds }, attrs: { numSegments } }: Segm
 }
 
 /**
- * Sums rows of x into out (zeroed by the caller). Float sums go through a Float64Array, like the
- * stock cpu kernel (which sums in JS doubles): a padding token repeated a thousand times in a
- * batch would otherwise lose ~1e-5 relative to float32 rounding at every add.
+ * Sums rows of x into out (zeroed by the caller). Float sums go through doubles, like the stock cpu kernel
+ * (which sums in JS doubles): a padding token repeated a thousand times in a batch would otherwise lose ~1e-5
+ * relative to float32 rounding at every add. Only the segments that occur get a double accumulator: an
+ * Embedding(5000, 64) gradient from 1600 tokens touches at most 1600 of the 5000 rows, and zeroing, summing
+ * and converting all 320k doubles took ~1.5 ms per step.
  */
 function scatterRows(x: TypedArray, ids: TypedArray, out: TypedArray, rowSize: number, numSegments: number): void {
-  const acc = out instanceof Int32Array ? out : new Float64Array(out.length);
+  if (out instanceof Int32Array) {
+    for (let i = 0; i < ids.length; i++) {
+      const segment = ids[i];
+      if (segment < 0 || segment >= numSegments) continue;
+      const from = i * rowSize;
+      const to = segment * rowSize;
+      for (let j = 0; j < rowSize; j++) out[to + j] += x[from + j];
+    }
+    return;
+  }
+  const slotOf = new Int32Array(numSegments).fill(-1);
+  const segments: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const segment = ids[i];
+    if (segment >= 0 && segment < numSegments && slotOf[segment] < 0) {
+      slotOf[segment] = segments.length;
+      segments.push(segment);
+    }
+  }
+  const acc = new Float64Array(segments.length * rowSize);
   for (let i = 0; i < ids.length; i++) {
     const segment = ids[i];
     if (segment < 0 || segment >= numSegments) continue;
     const from = i * rowSize;
-    const to = segment * rowSize;
+    const to = slotOf[segment] * rowSize;
     for (let j = 0; j < rowSize; j++) acc[to + j] += x[from + j];
   }
-  if (acc !== out) out.set(acc);
+  for (let s = 0; s < segments.length; s++) {
+    const to = segments[s] * rowSize;
+    for (let j = 0; j < rowSize; j++) out[to + j] = acc[s * rowSize + j];
+  }
 }
 
 function checkDtype(x: TensorInfo): void {

@@ -19,6 +19,11 @@ export function matMulPlain(backend: WasmBackend, a: TensorInfo, b: TensorInfo):
   }) as TensorInfo;
 }
 
+/** op(a) x op(b) through the registered BatchMatMul (the project's: explicit transposes, then XNNPACK). */
+export function matMul(backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo {
+  return wasmKernel('BatchMatMul')({ inputs: { a, b }, backend: backend as never, attrs: { transposeA, transposeB } }) as TensorInfo;
+}
+
 /** Swaps the last two axes with wasm's Transpose kernel (a copy; the caller disposes it). */
 export function transposeLastTwo(backend: WasmBackend, x: TensorInfo): TensorInfo {
   const rank = x.shape.length;
