@@ -3,6 +3,8 @@
 // 1000), the default recurrent initializer of every recurrent layer. This one: a seeded Gaussian matrix,
 // orthonormalized by modified Gram–Schmidt in float64 — O(m·n²), ~0.3 s at 512 units.
 
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { SeededRandom } from './random';
 
 /**
@@ -44,4 +46,25 @@ export function orthogonalValues(shape: number[], gain: number, seed: number): F
     for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = gain * v[c * rows + r];
   }
   return out;
+}
+
+/**
+ * `orthogonalValues` as a tfjs-layers initializer. tfjs-layers takes only instances of its Initializer class,
+ * which its Node bundle does not export; it is the parent class of every built-in initializer, so it is
+ * reached through one of them.
+ */
+export function fastOrthogonal(gain: number, seed: number): ReturnType<typeof tfl.initializers.zeros> {
+  type Base = new () => ReturnType<typeof tfl.initializers.zeros>;
+  const InitializerBase = Object.getPrototypeOf(tfl.initializers.zeros().constructor) as Base;
+  class FastOrthogonal extends InitializerBase {
+    static className = 'Orthogonal';
+    override apply(shape: number[], dtype?: tf.DataType): tf.Tensor {
+      if (shape.length < 2) throw new Error(`An orthogonal initializer needs a matrix; the weight has shape [${shape.join(', ')}].`);
+      return tf.tensor(orthogonalValues(shape, gain, seed), shape, dtype ?? 'float32');
+    }
+    override getConfig() {
+      return { gain, seed };
+    }
+  }
+  return new FastOrthogonal();
 }

@@ -10,6 +10,7 @@ import type {
 import type { JsonPath, LayerSummary } from '../protocol';
 import type { Dataset } from './data/types';
 import { registerChainedOps } from './chainedOps';
+import { fastOrthogonal } from './initializers';
 import { fuseRecurrent } from './kernels/fused_rnn';
 import { registerProjectGradients } from './gradients';
 import type { LossSpec } from './losses';
@@ -72,7 +73,8 @@ function initializer(c: InitializerConfig | undefined, fallback: InitializerName
     case 'heNormal': return I.heNormal({ seed });
     case 'leCunUniform': return I.leCunUniform({ seed });
     case 'leCunNormal': return I.leCunNormal({ seed });
-    case 'orthogonal': return I.orthogonal({ gain: spec.gain ?? 1, seed });
+    // tfjs-layers' own orthogonal initializer takes minutes for large recurrent layers (see initializers.ts).
+    case 'orthogonal': return fastOrthogonal(spec.gain ?? 1, seed);
     case 'zeros': return I.zeros();
     case 'ones': return I.ones();
     case 'randomNormal': return I.randomNormal({ mean: spec.mean ?? 0, stddev: spec.stddev ?? 0.05, seed });
