@@ -4,6 +4,11 @@
 import type { ResolvedConfig, ResolvedLayer } from '../config/types';
 import type { ConfigEdit, SuggestedFix } from '../protocol';
 
+/** "a, b, c … y, z (26)": long layer lists stay readable. */
+export function listNames(names: string[]): string {
+  return names.length <= 6 ? names.join(', ') : `${names.slice(0, 3).join(', ')} … ${names.slice(-2).join(', ')} (${names.length})`;
+}
+
 /** Two significant digits: thresholds users read and edit. */
 export function roundNice(x: number): number {
   if (!Number.isFinite(x) || x <= 0) return 1;
@@ -83,7 +88,7 @@ export function useRelu(config: ResolvedConfig, only?: number): SuggestedFix | u
   }
   return {
     id: 'use-relu',
-    title: `Use ReLU instead of ${[...new Set(layers.map(l => (l as { activation?: string }).activation))].join('/')} in ${layers.map(l => l.name).join(', ')}`,
+    title: `Use ReLU instead of ${[...new Set(layers.map(l => (l as { activation?: string }).activation))].join('/')} in ${listNames(layers.map(l => l.name))}`,
     reason: 'ReLU\'s gradient is 1 for active units instead of at most 0.25 (sigmoid) or 1 shrinking to 0 (tanh) as units saturate, so it does not shrink layer after layer; He initialization keeps the variance right for it.',
     edits,
   };
@@ -113,7 +118,7 @@ export function addNormalization(config: ResolvedConfig, kind: 'batchNormalizati
   const names = targets.slice().reverse().map(i => config.model[i].name);
   return {
     id: kind === 'batchNormalization' ? 'add-batch-norm' : 'add-layer-norm',
-    title: `Add ${kind === 'batchNormalization' ? 'batch' : 'layer'} normalization after ${names.join(', ')}`,
+    title: `Add ${kind === 'batchNormalization' ? 'batch' : 'layer'} normalization after ${listNames(names)}`,
     reason: kind === 'batchNormalization'
       ? 'Re-centres and re-scales each feature over the batch, keeping the next layer\'s inputs where gradients flow (Ioffe & Szegedy 2015).'
       : 'Normalizes each example over its features, independent of the batch — the usual choice with recurrent layers (Ba et al. 2016).',

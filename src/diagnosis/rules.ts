@@ -6,6 +6,7 @@ import type { MonitorThresholds, ResolvedConfig } from '../config/types';
 import type { Finding, LayerStats, LayerSummary, RunEvent, Severity, StepEvent, SuggestedFix } from '../protocol';
 import { describeNonFinite } from './describe';
 import {
+  listNames,
   accumulate, addNormalization, clipByGlobalNorm, clipByValue, compact, gatedRecurrent, heInitialization, leakyRelu,
   orthogonalRecurrent, saturatingLayers, scaleLearningRate, useAdam, useRelu, useSelu,
 } from './fixes';
@@ -335,9 +336,9 @@ export const vanishingRule: Rule = {
         if (e.type !== 'step' || !e.stats) return [];
         const layers = weighted(e);
         if (layers.length === 0) return [];
-        const out: Finding[] = [];
         const last = layers[layers.length - 1];
         const stalled = ctx.history.stalled(t.window);
+        const affected: { l: LayerStats; ratio: number; rms: number; first: number }[] = [];
         for (const l of layers.slice(0, -1)) {
           if (l.type === 'batchNormalization' || l.type === 'layerNormalization') continue;
           // A ReLU layer whose gradient is mostly exact zeros is dying, not vanishing: the dead-ReLU rule says so.
@@ -351,25 +352,36 @@ export const vanishingRule: Rule = {
           const byRatio = Number.isFinite(ratio) && ratio < t.vanishingRatio && (l.gradNorm < t.vanishingNorm || stalled);
           const tiny = Number.isFinite(rms) && rms < t.tinyGradient && l.grad.zeroFraction < 0.99;
           const run = persist.update(l.layer, byRatio || tiny, e.step);
-          if (!run || run.count < t.patience) continue;
-          const upstream = layers.filter(x => x.index > l.index && x !== last).map(x => x.layer);
-          const saturating = saturatingLayers(ctx.config).filter(s => s.index >= l.index);
-          out.push(tracked.report(base('vanishing-gradients', 'vanishing', stalled ? 'error' : 'warning',
-            `Vanishing gradients in ${l.layer} from step ${run.first}${stalled ? ' (loss stalled)' : ''}`,
-            `${l.layer}'s gradient norm is ${fmt(l.gradNorm)}, ${fmt(ratio)}× the last layer's: the learning signal shrinks on its way back through ${upstream.length ? upstream.join(', ') : 'the layers above'} and barely moves these weights.${saturating.length ? ` Sigmoid/tanh layers (${saturating.map(s => s.name).join(', ')}) pass back at most 0.25×/1× of the gradient, less when saturated.` : ''}`,
-            {
-              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index],
-              evidence: { step: e.step, gradNorm: fmt(l.gradNorm), lastLayerNorm: fmt(last.gradNorm), ratio: fmt(ratio), rms: fmt(rms), lossStalledSteps: ctx.history.stepsSinceImprovement, thresholds: `ratio < ${t.vanishingRatio} and norm < ${t.vanishingNorm}, or RMS < ${t.tinyGradient}` },
-              fixes: compact([
-                useRelu(ctx.config),
-                addNormalization(ctx.config, ctx.config.model.some(m => isRecurrent(m.type)) ? 'layerNormalization' : 'batchNormalization', saturating.length ? saturating.map(s => s.index) : [l.index]),
-                gatedRecurrent(ctx.config),
-                useSelu(ctx.config),
-                ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config),
-              ]),
-            })));
+          if (run && run.count >= t.patience) affected.push({ l, ratio, rms, first: run.first });
         }
-        return out;
+        if (!affected.length) return [];
+        // One finding for the run, at the affected layer nearest the input (where the signal is weakest): deep
+        // stacks would otherwise raise one finding per layer.
+        const origin = affected[0];
+        const prev = tracked.get('vanishing-gradients');
+        const l = origin.l;
+        const names = affected.map(x => x.l.layer);
+        const saturating = saturatingLayers(ctx.config).filter(s => s.index >= l.index);
+        const normAfter = ctx.config.model.some(m => isRecurrent(m.type)) ? 'layerNormalization' : 'batchNormalization';
+        return [tracked.report(base('vanishing-gradients', 'vanishing', stalled ? 'error' : 'warning',
+          `Vanishing gradients in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${Math.min(...affected.map(x => x.first))}${stalled ? ' (loss stalled)' : ''}`,
+          `${l.layer}'s gradient norm is ${fmt(l.gradNorm)}, ${fmt(origin.ratio)}× the last layer's: the learning signal shrinks on its way back toward the input and barely moves these weights${affected.length > 1 ? ` (affected: ${listNames(names)})` : ''}.${saturating.length ? ` Sigmoid/tanh layers (${listNames(saturating.map(s => s.name))}) pass back at most 0.25×/1× of the gradient, less when saturated.` : ''}`,
+          {
+            id: 'vanishing-gradients', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index,
+            firstStep: Math.min(...affected.map(x => x.first)), lastStep: e.step, jsonPath: ['model', prev?.layerIndex ?? l.index],
+            evidence: {
+              step: e.step, layers: affected.length, affected: listNames(names), gradNorm: fmt(l.gradNorm), lastLayerNorm: fmt(last.gradNorm),
+              ratio: fmt(origin.ratio), rms: fmt(origin.rms), lossStalledSteps: ctx.history.stepsSinceImprovement,
+              thresholds: `ratio < ${t.vanishingRatio} and norm < ${t.vanishingNorm}, or RMS < ${t.tinyGradient}`,
+            },
+            fixes: compact([
+              useRelu(ctx.config),
+              addNormalization(ctx.config, normAfter, saturating.length ? saturating.map(s => s.index) : affected.map(x => x.l.index)),
+              gatedRecurrent(ctx.config),
+              useSelu(ctx.config),
+              ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config),
+            ]),
+          }))];
       },
     };
   },
@@ -385,24 +397,36 @@ export const deadReluRule: Rule = {
     return {
       observe(e) {
         if (e.type !== 'step' || !e.stats) return [];
-        const out: Finding[] = [];
+        const affected: { l: LayerStats; first: number }[] = [];
         for (const l of weighted(e)) {
           const act = ctx.layers.find(x => x.index === l.index)?.activation;
           if (act !== 'relu' && act !== 'relu6') continue;
-          const dead = l.grad.zeroFraction >= t.deadReluFraction;
-          const run = persist.update(l.layer, dead, e.step);
-          if (!run || run.count < t.patience) continue;
-          const units = l.activation ? `${fmt(100 * l.activation.deadUnitFraction)}% of its units output 0 for the whole batch` : 'its units are mostly silent';
-          out.push(tracked.report(base('dead-relu', 'deadRelu', 'warning',
-            `Dying ReLU in ${l.layer} from step ${run.first}: ${fmt(100 * l.grad.zeroFraction)}% of its gradient is exactly 0`,
-            `A ReLU unit whose input stays negative outputs 0 and passes back no gradient, so it never recovers; ${units}. Large updates (a high learning rate) or a negative bias push units there.`,
-            {
-              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index, 'activation'],
-              evidence: { step: e.step, zeroGradientFraction: fmt(l.grad.zeroFraction), deadUnits: l.activation ? fmt(l.activation.deadUnitFraction) : 'n/a', threshold: t.deadReluFraction },
-              fixes: compact([leakyRelu(ctx.config, l.index), heInitialization(ctx.config, l.index), scaleLearningRate(ctx.config, 0.1), addNormalization(ctx.config, 'batchNormalization', [Math.max(0, l.index - 1)])]),
-            })));
+          const run = persist.update(l.layer, l.grad.zeroFraction >= t.deadReluFraction, e.step);
+          if (run && run.count >= t.patience) affected.push({ l, first: run.first });
         }
-        return out;
+        if (!affected.length) return [];
+        // One finding, at the first dying layer, listing the others.
+        const prev = tracked.get('dead-relu');
+        const l = affected[0].l;
+        const names = affected.map(x => x.l.layer);
+        const indices = affected.map(x => x.l.index);
+        const first = Math.min(...affected.map(x => x.first));
+        const worst = affected.reduce((a, b) => (b.l.grad.zeroFraction > a.l.grad.zeroFraction ? b : a)).l;
+        const units = worst.activation ? `${fmt(100 * worst.activation.deadUnitFraction)}% of ${worst.layer}'s units output 0 for the whole batch` : 'their units are mostly silent';
+        return [tracked.report(base('dead-relu', 'deadRelu', 'warning',
+          `Dying ReLU in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: up to ${fmt(100 * worst.grad.zeroFraction)}% of the gradient is exactly 0`,
+          `A ReLU unit whose input stays negative outputs 0 and passes back no gradient, so it never recovers; ${units}.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large updates (a high learning rate) or a negative bias push units there.`,
+          {
+            id: 'dead-relu', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, firstStep: first, lastStep: e.step,
+            jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
+            evidence: { step: e.step, layers: affected.length, affected: listNames(names), zeroGradientFraction: fmt(worst.grad.zeroFraction), deadUnits: worst.activation ? fmt(worst.activation.deadUnitFraction) : 'n/a', threshold: t.deadReluFraction },
+            fixes: compact([
+              combine(indices.map(i => leakyRelu(ctx.config, i)), `Use leaky ReLU in ${listNames(names)}`),
+              combine(indices.map(i => heInitialization(ctx.config, i)), `Initialize ${listNames(names)} with He normal`),
+              scaleLearningRate(ctx.config, 0.1),
+              addNormalization(ctx.config, 'batchNormalization', indices.map(i => Math.max(0, i - 1))),
+            ]),
+          }))];
       },
     };
   },
@@ -418,26 +442,45 @@ export const saturationRule: Rule = {
     return {
       observe(e) {
         if (e.type !== 'step' || !e.stats) return [];
-        const out: Finding[] = [];
+        const affected: { l: LayerStats; first: number }[] = [];
         for (const l of weighted(e)) {
           const a = l.activation;
           if (!a || !['sigmoid', 'tanh', 'hardSigmoid'].includes(a.activation)) continue;
           const run = persist.update(l.layer, a.saturatedFraction > t.saturationFraction, e.step);
-          if (!run || run.count < t.patience) continue;
-          out.push(tracked.report(base('saturation', 'saturation', 'warning',
-            `${a.activation} saturated in ${l.layer} from step ${run.first}: ${fmt(100 * a.saturatedFraction)}% of units at |x| ≥ 5`,
-            `At |x| ≥ 5 the derivative of ${a.activation} is ${a.activation === 'tanh' ? '< 1.8e-4' : '< 6.6e-3'}: saturated units pass back almost no gradient, so layers below stop learning. Large weights or inputs push units there.`,
-            {
-              layer: l.layer, layerIndex: l.index, firstStep: run.first, lastStep: e.step, jsonPath: ['model', l.index, 'activation'],
-              evidence: { step: e.step, saturatedFraction: fmt(a.saturatedFraction), outputMean: fmt(a.mean), outputStd: fmt(a.std), threshold: t.saturationFraction },
-              fixes: compact([useRelu(ctx.config, l.index), addNormalization(ctx.config, 'batchNormalization', l.index > 0 ? [l.index - 1] : []), scaleLearningRate(ctx.config, 0.1)]),
-            })));
+          if (run && run.count >= t.patience) affected.push({ l, first: run.first });
         }
-        return out;
+        if (!affected.length) return [];
+        const prev = tracked.get('saturation');
+        const l = affected[0].l;
+        const a = l.activation!;
+        const names = affected.map(x => x.l.layer);
+        const indices = affected.map(x => x.l.index);
+        const first = Math.min(...affected.map(x => x.first));
+        return [tracked.report(base('saturation', 'saturation', 'warning',
+          `${a.activation} saturated in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: ${fmt(100 * a.saturatedFraction)}% of units at |x| ≥ 5`,
+          `At |x| ≥ 5 the derivative of ${a.activation} is ${a.activation === 'tanh' ? '< 1.8e-4' : '< 6.6e-3'}: saturated units pass back almost no gradient, so layers below stop learning.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large weights or inputs push units there.`,
+          {
+            id: 'saturation', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, firstStep: first, lastStep: e.step,
+            jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
+            evidence: { step: e.step, layers: affected.length, affected: listNames(names), saturatedFraction: fmt(a.saturatedFraction), outputMean: fmt(a.mean), outputStd: fmt(a.std), threshold: t.saturationFraction },
+            fixes: compact([
+              combine(indices.map(i => useRelu(ctx.config, i)), `Use ReLU instead of sigmoid/tanh in ${listNames(names)}`),
+              addNormalization(ctx.config, 'batchNormalization', indices.filter(i => i > 0).map(i => i - 1)),
+              scaleLearningRate(ctx.config, 0.1),
+            ]),
+          }))];
       },
     };
   },
 };
+
+/** One fix from per-layer fixes of the same kind (their edits together); the single fix itself when only one. */
+function combine(fixes: (SuggestedFix | undefined)[], title: string): SuggestedFix | undefined {
+  const present = fixes.filter((f): f is SuggestedFix => f !== undefined);
+  if (present.length <= 1) return present[0];
+  // Edits that insert into the model array must run from the last index down; these only set keys.
+  return { id: present[0].id, title, reason: present[0].reason, edits: present.flatMap(f => f.edits) };
+}
 
 /** Loss trouble: divergence (growing far above its best) and oscillation without progress. */
 export const lossRule: Rule = {
@@ -495,7 +538,10 @@ export const lossRule: Rule = {
   },
 };
 
-/** Update/weight ratio outside DeepDiagnosis' band [1e-5, 1e-1] (median over the window). */
+/**
+ * Update/weight ratio outside DeepDiagnosis' band [1e-5, 1e-1] (median over the window). One finding for the
+ * layers above the band and one for those below, each listing its layers.
+ */
 export const updateRatioRule: Rule = {
   id: 'update-ratio',
   create(ctx) {
@@ -505,7 +551,8 @@ export const updateRatioRule: Rule = {
     return {
       observe(e) {
         if (e.type !== 'step' || !e.stats) return [];
-        const out: Finding[] = [];
+        const high: { l: LayerStats; m: number }[] = [];
+        const low: { l: LayerStats; m: number }[] = [];
         for (const l of weighted(e)) {
           // Layers with (almost) no gradient do not move for another reason (dead, vanished): not a rate problem.
           if (!Number.isFinite(l.updateRatio) || l.weightNorm === 0 || l.gradNorm === 0 || l.grad.zeroFraction > 0.9) continue;
@@ -514,19 +561,26 @@ export const updateRatioRule: Rule = {
           w.push(l.updateRatio);
           if (w.length < t.window) continue;
           const m = w.median();
-          const high = m > t.updateRatioHigh;
-          const low = m < t.updateRatioLow;
-          if (!high && !low) continue;
-          const prev = tracked.get(`update-ratio:${l.layer}`);
-          out.push(tracked.report(base('update-ratio', 'updateRatio', high ? 'warning' : 'info',
-            high ? `Updates too large in ${l.layer}: each step changes its weights by ${fmt(100 * m)}%` : `${l.layer} barely learns: each step changes its weights by ${fmt(m)} of their size`,
-            high
-              ? `The median ‖Δw‖/‖w‖ over ${t.window} steps is ${fmt(m)}; healthy training sits near 1e-3 and above ${t.updateRatioHigh} weights are being overwritten rather than refined.`
-              : `The median ‖Δw‖/‖w‖ over ${t.window} steps is ${fmt(m)}, below ${t.updateRatioLow}: at this pace the layer needs a very long time to learn anything.`,
+          if (m > t.updateRatioHigh) high.push({ l, m });
+          else if (m < t.updateRatioLow) low.push({ l, m });
+        }
+        const out: Finding[] = [];
+        for (const [group, isHigh] of [[high, true], [low, false]] as const) {
+          if (!group.length) continue;
+          const id = isHigh ? 'update-ratio-high' : 'update-ratio-low';
+          const worst = group.reduce((a, b) => (isHigh ? (b.m > a.m ? b : a) : (b.m < a.m ? b : a)));
+          const prev = tracked.get(id);
+          const names = group.map(x => x.l.layer);
+          const who = names.length === 1 ? names[0] : `${names.length} layers (${listNames(names)})`;
+          out.push(tracked.report(base('update-ratio', 'updateRatio', isHigh ? 'warning' : 'info',
+            isHigh ? `Updates too large in ${who}: each step changes the weights by up to ${fmt(100 * worst.m)}%` : `${who} barely learn${names.length === 1 ? 's' : ''}: each step changes the weights by ${fmt(worst.m)} of their size`,
+            isHigh
+              ? `The median ‖Δw‖/‖w‖ over ${t.window} steps reaches ${fmt(worst.m)} in ${worst.l.layer}; healthy training sits near 1e-3 and above ${t.updateRatioHigh} weights are being overwritten rather than refined.`
+              : `The median ‖Δw‖/‖w‖ over ${t.window} steps is as low as ${fmt(worst.m)} in ${worst.l.layer}, below ${t.updateRatioLow}: at this pace these layers need a very long time to learn anything.`,
             {
-              layer: l.layer, layerIndex: l.index, firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
-              evidence: { step: e.step, medianUpdateRatio: fmt(m), band: `[${t.updateRatioLow}, ${t.updateRatioHigh}]` },
-              fixes: compact(high ? [scaleLearningRate(ctx.config, 0.1), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)] : [scaleLearningRate(ctx.config, 10), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
+              id, layer: worst.l.layer, layerIndex: worst.l.index, firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+              evidence: { step: e.step, layers: names.length, affected: listNames(names), medianUpdateRatio: fmt(worst.m), band: `[${t.updateRatioLow}, ${t.updateRatioHigh}]` },
+              fixes: compact(isHigh ? [scaleLearningRate(ctx.config, 0.1), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)] : [scaleLearningRate(ctx.config, 10), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
             })));
         }
         return out;

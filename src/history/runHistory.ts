@@ -197,6 +197,8 @@ export interface SnapshotOptions {
   columnsFor?: string[];
   /** The panel shows neither update ratios nor sparklines: leaving them out halves its messages. */
   forPanel?: boolean;
+  /** No per-layer entries (see glance()). */
+  withoutLayers?: boolean;
 }
 
 export class RunHistory {
@@ -359,6 +361,18 @@ export class RunHistory {
     return [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => t.summary.name);
   }
 
+  /** The sidebar's view of the run: the snapshot without per-layer series, histograms or distributions. */
+  glance(): Omit<RunSnapshot, 'layers'> & { layers: Omit<RunSnapshot['layers'][number], 'columns' | 'histogram' | 'norm' | 'updateRatio'>[] } {
+    const { layers: _l, ...rest } = this.snapshot({ columnsFor: [], withoutLayers: true });
+    return {
+      ...rest,
+      layers: [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => ({
+        name: t.summary.name, index: t.summary.index, type: t.summary.type, activation: t.summary.activation, params: t.summary.params,
+        health: this.health(t.summary.name), sparkline: t.sparkline.map(enc), latest: t.latest,
+      })),
+    };
+  }
+
   snapshot(options: SnapshotOptions = {}): RunSnapshot {
     const want = options.columnsFor ? new Set(options.columnsFor) : undefined;
     return {
@@ -372,7 +386,7 @@ export class RunHistory {
       validation: this.validation.map(v => ({ step: v.step, loss: enc(v.loss), accuracy: v.accuracy })),
       globalNorm: this.globalNorm.toJSON(), clippedGlobalNorm: this.clippedGlobalNorm.toJSON(), learningRate: this.learningRate.toJSON(),
       clipping: this.clipping,
-      layers: [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => ({
+      layers: options.withoutLayers ? [] : [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => ({
         name: t.summary.name, index: t.summary.index, type: t.summary.type, activation: t.summary.activation, params: t.summary.params,
         health: this.health(t.summary.name),
         norm: t.norm.toJSON(),

@@ -54,7 +54,10 @@ export class ConfigDiagnostics implements vscode.CodeActionProvider, vscode.Disp
   setRunFindings(configPath: string, runId: string, findings: Finding[]): void {
     this.runFindings.set(configPath, { runId, findings });
     this.runProblems.delete(configPath);
-    void this.refreshPath(configPath);
+    // Findings arrive in bursts while a run streams: one refresh per burst.
+    const key = `findings:${configPath}`;
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => void this.refreshPath(configPath), 200));
   }
 
   setRunProblems(configPath: string, problems: ConfigProblemPayload[]): void {

@@ -21,6 +21,8 @@ export type RunState = 'queued' | 'starting' | 'running' | 'ended';
 export class Run {
   readonly key: string;
   readonly history = new RunHistory();
+  /** When it was started or queued: orders runs that never reached their run-start (config errors). */
+  readonly createdAt = new Date().toISOString();
   state: RunState = 'queued';
   worker?: WorkerProcess;
   problems?: ConfigProblemPayload[];
@@ -64,7 +66,8 @@ export class RunManager implements vscode.Disposable {
 
   /** Live and recent runs first, then opened past runs. */
   list(): Run[] {
-    return [...this.runs.values(), ...this.opened.values()].sort((a, b) => (b.history.startedAt ?? '9').localeCompare(a.history.startedAt ?? '9'));
+    const when = (r: Run) => r.history.startedAt ?? r.createdAt;
+    return [...this.runs.values(), ...this.opened.values()].sort((a, b) => when(b).localeCompare(when(a)));
   }
 
   entries(): RunListEntry[] {

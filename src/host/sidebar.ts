@@ -75,13 +75,8 @@ export class SidebarMonitor implements vscode.WebviewViewProvider, vscode.Dispos
 
   model(): SidebarModel {
     const run = this.runs.latest();
-    let compact: SidebarModel['run'];
-    if (run) {
-      const s = run.history.snapshot({ columnsFor: [] });
-      compact = { ...s, layers: s.layers.map(({ columns: _c, histogram: _h, norm: _n, updateRatio: _u, ...rest }) => rest) };
-    }
     return {
-      run: compact,
+      run: run?.history.glance(),
       trusted: vscode.workspace.isTrusted,
       backendHint: run?.history.backend?.hint,
       hasConfigs: this.handlers.hasConfigs(),

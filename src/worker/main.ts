@@ -1,7 +1,7 @@
 // The training process: forked by the extension host, it runs the engine and streams typed messages back
 // over IPC. It dies with its parent (IPC disconnect, or the parent pid gone), and stops cleanly on request.
 
-import type { GradCheckRequest, HostToWorker, TrainRequest, WorkerToHost } from '../protocol';
+import type { GradCheckRequest, HostToWorker, RunEvent, TrainRequest, WorkerToHost } from '../protocol';
 import { isMessage } from '../protocol';
 
 /** How often the watchdog checks that the extension host is still alive. */
@@ -9,9 +9,47 @@ const WATCHDOG_MS = 2000;
 
 let controller: AbortController | undefined;
 let busy = false;
+/** Messages handed to IPC but not yet written: the process must not exit before they are. */
+let unsent = 0;
+let flushed: (() => void) | undefined;
 
 function send(message: WorkerToHost): void {
-  if (process.connected) process.send?.(message);
+  if (!process.connected || !process.send) return;
+  unsent++;
+  process.send(message, undefined, undefined, () => {
+    unsent--;
+    if (unsent === 0) flushed?.();
+  });
+}
+
+function allSent(): Promise<void> {
+  return unsent === 0 || !process.connected ? Promise.resolve() : new Promise(resolve => { flushed = resolve; });
+}
+
+/** Histograms per second the host gets at most: its views downsample anyway, and each is heavy to copy. */
+const HOST_HISTOGRAMS_PER_SECOND = 20;
+let lastHistogramAt = 0;
+
+/**
+ * What the extension host needs of a step: every step's scalars and per-layer figures, layer histograms at most
+ * HOST_HISTOGRAMS_PER_SECOND times a second (always at a non-finite step), no per-variable detail (the run log,
+ * written here, keeps all of it). Keeps the host responsive whatever the step rate and the layer count.
+ */
+export function forHost(event: RunEvent, now = Date.now()): RunEvent {
+  if (event.type !== 'step' || !event.stats) return event;
+  const withHistograms = event.nonFinite !== undefined || now - lastHistogramAt >= 1000 / HOST_HISTOGRAMS_PER_SECOND;
+  if (withHistograms) lastHistogramAt = now;
+  return {
+    ...event,
+    stats: {
+      ...event.stats,
+      layers: event.stats.layers.map(l => ({
+        ...l,
+        variables: [],
+        grad: withHistograms ? l.grad : { ...l.grad, histogram: undefined },
+      })),
+    },
+  };
 }
 
 async function train(req: TrainRequest): Promise<void> {
@@ -21,7 +59,7 @@ async function train(req: TrainRequest): Promise<void> {
   const outcome = await runTraining({
     configPath: req.configPath, workspaceRoot: req.workspaceRoot, maxSteps: req.maxSteps, backend: req.backend,
     signal: controller.signal,
-    onEvent: event => send({ type: 'event', event }),
+    onEvent: event => send({ type: 'event', event: forHost(event) }),
   });
   if (!outcome.ok) {
     send({ type: 'config-error', problems: outcome.problems.map(p => ({ message: p.message, jsonPath: p.jsonPath, file: p.file, line: p.line, column: p.column })) });
@@ -62,16 +100,18 @@ async function handle(m: HostToWorker): Promise<void> {
       } finally {
         busy = false;
       }
-      // One job per process: a fresh process per run keeps backends and memory clean.
-      setImmediate(() => process.exit(0));
+      // One job per process: a fresh process per run keeps backends and memory clean. Everything sent must reach
+      // the host first (a run's last steps and its run-end are queued behind large messages).
+      await allSent();
+      process.exit(0);
   }
 }
 
 function fail(e: unknown): void {
   const err = e instanceof Error ? e : new Error(String(e));
   send({ type: 'fatal', message: err.message, stack: err.stack });
-  // Give the IPC channel a moment to flush the message.
-  setTimeout(() => process.exit(1), 200);
+  // Flush what is queued (at most 2 s: a broken channel must not keep the process alive).
+  void Promise.race([allSent(), new Promise(r => setTimeout(r, 2000))]).then(() => process.exit(1));
 }
 
 export function main(): void {
@@ -101,4 +141,5 @@ export function main(): void {
   send({ type: 'ready', pid: process.pid, node: process.version });
 }
 
-main();
+// Run as the forked entry; importable by tests (forHost) without starting.
+if (require.main === module) main();
