@@ -246,7 +246,7 @@ async function train(a: Args): Promise<number> {
     if (interrupted) process.exit(EXIT.interrupted);
     interrupted = true;
     process.stderr.write('\nStopping after this step (Ctrl-C again to quit now)…\n');
-    controller.abort();
+    controller.abort('interrupted (Ctrl-C)');
   };
   process.on('SIGINT', onSigint);
   const renderer = new ProgressRenderer();

@@ -60,6 +60,12 @@ export class RunLogWriter {
     let dir = path.join(base, id);
     try {
       fs.mkdirSync(base, { recursive: true });
+      // The log stays in the workspace: a `.gradmon` (or `runs`) symlinked elsewhere is refused, not followed.
+      const realRoot = fs.realpathSync(root);
+      const realBase = fs.realpathSync(base);
+      if (realBase !== path.join(realRoot, RUNS_DIR)) {
+        throw new RunLogError(`The run log folder ${path.join(RUNS_DIR)} resolves to ${realBase}, outside the workspace ${realRoot} (a symbolic link?). Remove the link so that run logs stay in the workspace.`);
+      }
       for (let n = 2; fs.existsSync(dir); n++) {
         id = `${newRunId(name)}-${n}`;
         dir = path.join(base, id);
@@ -70,6 +76,7 @@ export class RunLogWriter {
       w.fd = fs.openSync(w.eventsPath, 'a');
       return w;
     } catch (e) {
+      if (e instanceof RunLogError) throw e;
       throw new RunLogError(describeIoError(e, `the run log in ${path.relative(root, base) || base}`), e);
     }
   }

@@ -112,7 +112,10 @@ export class Trainer {
         let epochCorrect = 0;
         let epochCount = 0;
         for (let b = 0; b < stepsPerEpoch && step < totalSteps; b++) {
-          if (this.o.signal?.aborted) return { ...result, status: 'stopped', reason: 'stopped by the user' };
+          if (this.o.signal?.aborted) {
+            const why = this.o.signal.reason;
+            return { ...result, status: 'stopped', reason: typeof why === 'string' ? why : 'stopped by the user' };
+          }
           const event = this.step(step, epoch, order, b);
           epochLoss += event.loss * event.examples;
           epochCorrect += (event.accuracy ?? 0) * event.examples;

@@ -85,7 +85,7 @@ async function handle(m: HostToWorker): Promise<void> {
       send({ type: 'pong' });
       return;
     case 'stop':
-      controller?.abort();
+      controller?.abort('stopped by the user');
       return;
     case 'train':
     case 'gradcheck':
@@ -126,7 +126,7 @@ export function main(): void {
   process.on('unhandledRejection', fail);
   // Dies with the extension host: the IPC channel closes when the parent exits...
   process.on('disconnect', () => {
-    controller?.abort();
+    controller?.abort('the extension host went away (window reloaded or closed); stopped after the current step');
     setTimeout(() => process.exit(0), 1000).unref();
   });
   // ...and, in case it lingers, the parent pid stops existing.

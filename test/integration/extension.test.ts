@@ -282,6 +282,23 @@ suite('Every command', () => {
     await waitFor('the panel to show the new run', () => panel.panel.visible && panel.state.runId === run.id, 10000);
   });
 
+  test('webviews: strict CSP with a nonce, local assets only, no remote content', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('gradientMonitor.openPanel');
+    const html = a.panel()!.panel.webview.html;
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    assert.match(csp, /^default-src 'none'; /);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce && nonce.length >= 16, 'a script nonce');
+    assert.ok(!/unsafe-inline|unsafe-eval|https?:\/\/(?!.*vscode)/.test(csp.replace(a.panel()!.panel.webview.cspSource, '')), csp);
+    for (const m of html.matchAll(/(?:src|href)="([^"]+)"/g)) {
+      assert.ok(m[1].startsWith(a.panel()!.panel.webview.asWebviewUri(vscode.Uri.file('/')).scheme + ':'), `asset through asWebviewUri: ${m[1]}`);
+      assert.ok(/\/dist\/media\/panel\.(js|css)$/.test(m[1]), `only the built media folder: ${m[1]}`);
+    }
+    assert.match(html, new RegExp(`<script nonce="${nonce!.replace(/[+/=]/g, c => `\\${c}`)}" src=`));
+    assert.deepStrictEqual(a.panel()!.panel.webview.options.localResourceRoots?.map(u => u.path.replace(/.*\/(dist\/media)$/, '$1')), ['dist/media']);
+  });
+
   test('the sidebar monitor resolves and shows the latest run', async () => {
     const a = await api();
     await vscode.commands.executeCommand('workbench.view.extension.gradientMonitor');
