@@ -298,7 +298,7 @@ export interface GradCheckRequest {
   backend?: BackendName | 'auto';
 }
 
-export type HostToWorker = TrainRequest | GradCheckRequest | { type: 'stop' } | { type: 'ping' };
+export type HostToWorker = TrainRequest | GradCheckRequest | { type: 'stop'; reason?: string } | { type: 'ping' };
 
 export interface GradCheckLayerResult {
   layer: string;

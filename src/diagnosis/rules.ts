@@ -265,12 +265,22 @@ export const explosionRule: Rule = {
           const worst = spikes.reduce((a, b) => (b.factor > a.factor ? b : a));
           const l = worst.layer;
           const clipping = ctx.config.clipping.length > 0;
-          const severity: Severity = clipping && !lossRising ? 'info' : run.count >= t.patience || lossRising ? 'error' : 'warning';
+          // How bad depends on what the loss does. Rising (or non-finite): the explosion is wrecking training.
+          // Persisting while the loss no longer improves, or extreme (≥ factor² jump): likely to. A jump while the
+          // loss keeps improving is often the model picking up a signal (an LSTM finding a long dependency): info.
+          // With clipping configured, the update is bounded anyway: info unless the loss rises.
+          const improving = Number.isFinite(h.bestSmoothedLoss) && smoothed <= 1.05 * h.bestSmoothedLoss;
+          const extreme = worst.factor >= t.explosionFactor * t.explosionFactor;
+          const severity: Severity = lossRising ? 'error'
+            : clipping ? 'info'
+              : extreme || (run.count >= t.patience && !improving) ? 'warning' : 'info';
           const prev = tracked.get('exploding-gradients');
           const origin = prev?.layer ?? l.layer;
           const originIndex = prev?.layerIndex ?? l.index;
           out.push(tracked.report(base('exploding-gradients', 'explosion', severity,
-            severity === 'info' ? `Gradient spikes in ${origin} from step ${run.first}, held by clipping` : `Exploding gradients in ${origin} from step ${run.first}`,
+            severity !== 'info' ? `Exploding gradients in ${origin} from step ${run.first}`
+              : clipping ? `Gradient spikes in ${origin} from step ${run.first}, held by clipping`
+                : `Gradient norm of ${origin} jumped from step ${run.first} while the loss keeps improving`,
             `The gradient norm of ${l.layer} jumped to ${fmt(l.gradNorm)}, ${fmt(worst.factor)}× its recent median ${fmt(worst.median)}${spikes.length > 1 ? ` (also ${spikes.filter(x => x !== worst).map(x => `${x.layer.layer} ${fmt(x.factor)}×`).join(', ')})` : ''}. Steps this large throw the weights far across the loss surface${lossRising ? ', and the loss is rising' : ''}; if it keeps growing the run ends in NaN.`,
             {
               id: 'exploding-gradients', layer: origin, layerIndex: originIndex, firstStep: run.first, lastStep: e.step, jsonPath: ['model', originIndex],

@@ -308,7 +308,7 @@ export class RunManager implements vscode.Disposable {
   async dispose(): Promise<void> {
     this.queue.length = 0;
     const live = [...this.runs.values()].filter(r => r.worker);
-    await Promise.all(live.map(r => r.worker!.stop(1500)));
+    await Promise.all(live.map(r => r.worker!.stop(1500, 'VS Code closed or reloaded the window; stopped after the current step')));
     this.changed.dispose();
   }
 }

@@ -101,9 +101,9 @@ export class WorkerProcess {
    * Asks the run to stop after its current step (the summary is still written); if the process has not exited
    * after `graceMs`, ends the whole process group: SIGTERM, then SIGKILL.
    */
-  async stop(graceMs = 5000): Promise<void> {
+  async stop(graceMs = 5000, reason?: string): Promise<void> {
     if (this.exited) return;
-    this.send({ type: 'stop' });
+    this.send({ type: 'stop', reason });
     if (await this.waitForExit(graceMs)) return;
     this.kill('SIGTERM');
     if (await this.waitForExit(2000)) return;

@@ -85,7 +85,7 @@ async function handle(m: HostToWorker): Promise<void> {
       send({ type: 'pong' });
       return;
     case 'stop':
-      controller?.abort('stopped by the user');
+      controller?.abort(m.reason ?? 'stopped by the user');
       return;
     case 'train':
     case 'gradcheck':
