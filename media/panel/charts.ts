@@ -633,15 +633,7 @@ function niceCeil(x: number): number {
 // ------------------------------------------------------------------------------------------------------------
 
 /** The histogram at one step, whichever form it came in (the live Histogram or a distribution column). */
-export interface StepHistogram {
-  step: number;
-  counts: number[];
-  zeros: number;
-  underflow: number;
-  overflow: number;
-  nan: number;
-  inf: number;
-}
+export type StepHistogram = HeatColumn;
 
 export function fromHistogram(step: number, h: Histogram): StepHistogram {
   return { step, counts: h.counts, zeros: h.zeros, underflow: h.underflow, overflow: h.overflow, nan: h.nan, inf: h.posInf + h.negInf };

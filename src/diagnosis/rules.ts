@@ -397,6 +397,21 @@ export const vanishingRule: Rule = {
   },
 };
 
+/**
+ * The layers where `holds` has been true for `patience` consecutive monitored steps, with the first step of their
+ * current streak (the per-layer part of the rules that report one finding for many layers).
+ */
+function persistentLayers(persist: Persistence, layers: LayerStats[], step: number, patience: number, holds: (l: LayerStats) => boolean | undefined): { l: LayerStats; first: number }[] {
+  const out: { l: LayerStats; first: number }[] = [];
+  for (const l of layers) {
+    const h = holds(l);
+    if (h === undefined) continue; // not a layer this rule looks at
+    const run = persist.update(l.layer, h, step);
+    if (run && run.count >= patience) out.push({ l, first: run.first });
+  }
+  return out;
+}
+
 /** Dying ReLU: most of a ReLU layer's gradient exactly zero (AUTOTRAINER: ≥ 70%), its units silent. */
 export const deadReluRule: Rule = {
   id: 'dead-relu',
@@ -407,13 +422,10 @@ export const deadReluRule: Rule = {
     return {
       observe(e) {
         if (e.type !== 'step' || !e.stats) return [];
-        const affected: { l: LayerStats; first: number }[] = [];
-        for (const l of weighted(e)) {
+        const affected = persistentLayers(persist, weighted(e), e.step, t.patience, l => {
           const act = ctx.layers.find(x => x.index === l.index)?.activation;
-          if (act !== 'relu' && act !== 'relu6') continue;
-          const run = persist.update(l.layer, l.grad.zeroFraction >= t.deadReluFraction, e.step);
-          if (run && run.count >= t.patience) affected.push({ l, first: run.first });
-        }
+          return act === 'relu' || act === 'relu6' ? l.grad.zeroFraction >= t.deadReluFraction : undefined;
+        });
         if (!affected.length) return [];
         // One finding, at the first dying layer, listing the others.
         const prev = tracked.get('dead-relu');
@@ -452,13 +464,10 @@ export const saturationRule: Rule = {
     return {
       observe(e) {
         if (e.type !== 'step' || !e.stats) return [];
-        const affected: { l: LayerStats; first: number }[] = [];
-        for (const l of weighted(e)) {
+        const affected = persistentLayers(persist, weighted(e), e.step, t.patience, l => {
           const a = l.activation;
-          if (!a || !['sigmoid', 'tanh', 'hardSigmoid'].includes(a.activation)) continue;
-          const run = persist.update(l.layer, a.saturatedFraction > t.saturationFraction, e.step);
-          if (run && run.count >= t.patience) affected.push({ l, first: run.first });
-        }
+          return a && ['sigmoid', 'tanh', 'hardSigmoid'].includes(a.activation) ? a.saturatedFraction > t.saturationFraction : undefined;
+        });
         if (!affected.length) return [];
         const prev = tracked.get('saturation');
         const l = affected[0].l;
