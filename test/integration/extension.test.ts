@@ -282,6 +282,25 @@ suite('Every command', () => {
     await waitFor('the panel to show the new run', () => panel.panel.visible && panel.state.runId === run.id, 10000);
   });
 
+  test('the palette commands that ask first: Show Run History, Apply Suggested Fix, Open Training Config, Stop, Refresh', async () => {
+    const a = await api();
+    // Each opens a quick pick; cancelling it (Escape) must leave things as they were.
+    const cancelSoon = () => setTimeout(() => void vscode.commands.executeCommand('workbench.action.closeQuickOpen'), 700);
+    cancelSoon();
+    await vscode.commands.executeCommand('gradientMonitor.showRunHistory');
+    const exploding = ws('exploding-mlp.gradmon.json');
+    await vscode.window.showTextDocument(exploding);
+    const before = fs.readFileSync(exploding.fsPath, 'utf8');
+    cancelSoon();
+    assert.strictEqual(await vscode.commands.executeCommand('gradientMonitor.applyFix'), false, 'cancelled: nothing applied');
+    assert.strictEqual(fs.readFileSync(exploding.fsPath, 'utf8'), before);
+    await vscode.commands.executeCommand('gradientMonitor.openConfig', ws('tiny-mlp.gradmon.json'));
+    assert.strictEqual(path.basename(vscode.window.activeTextEditor!.document.uri.fsPath), 'tiny-mlp.gradmon.json');
+    assert.strictEqual(a.runs.active, undefined);
+    await vscode.commands.executeCommand('gradientMonitor.stopTraining'); // nothing running: says so, no error
+    await vscode.commands.executeCommand('gradientMonitor.refreshRuns');
+  });
+
   test('webviews: strict CSP with a nonce, local assets only, no remote content', async () => {
     const a = await api();
     await vscode.commands.executeCommand('gradientMonitor.openPanel');
