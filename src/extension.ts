@@ -121,14 +121,12 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     const latest = listRuns(folder.uri.fsPath)[0];
     if (latest) {
-      try {
-        const run = runs.openFromLog(latest);
+      // Read in the background: activation does not wait for a long log.
+      runs.openFromLog(latest).then(run => {
         // Findings concern the config as it was run: not pinned onto a config edited since.
         const configChanged = run.history.startedAt !== undefined && fileTime(run.configUri.fsPath) > Date.parse(run.history.startedAt);
         if (!configChanged) diagnostics.setRunFindings(run.configUri.fsPath, run.id, [...run.history.findings.values()]);
-      } catch (e) {
-        output.warn(`Could not read the run log ${latest}: ${(e as Error).message}`);
-      }
+      }, (e: Error) => output.warn(`Could not read the run log ${latest}: ${e.message}`));
     }
   }
   output.info(`Gradient Monitor ${context.extension.packageJSON.version} activated (VS Code ${vscode.version}, Node ${process.version})`);

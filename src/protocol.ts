@@ -332,10 +332,6 @@ export type WorkerToHost =
   | { type: 'fatal'; message: string; stack?: string }
   | { type: 'pong' };
 
-export function isWorkerMessage(m: unknown): m is WorkerToHost {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Extension host ⇄ webviews (gradient panel, sidebar monitor). The host keeps each run's history and sends
 // complete snapshots (throttled), never deltas a hidden or reloaded webview could have missed; a webview says

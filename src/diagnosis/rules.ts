@@ -7,7 +7,7 @@ import type { Finding, LayerStats, LayerSummary, RunEvent, Severity, StepEvent, 
 import { describeNonFinite } from './describe';
 import {
   listNames,
-  accumulate, addNormalization, clipByGlobalNorm, clipByValue, compact, gatedRecurrent, heInitialization, leakyRelu,
+  accumulate, addNormalization, clipByGlobalNorm, clipByNorm, clipByValue, compact, gatedRecurrent, heInitialization, leakyRelu,
   orthogonalRecurrent, saturatingLayers, scaleLearningRate, useAdam, useRelu, useSelu,
 } from './fixes';
 
@@ -178,6 +178,8 @@ function explosionFixes(ctx: RuleContext, layerIndex: number | undefined, firstS
     layer?.type === 'simpleRNN' ? gatedRecurrent(ctx.config, layerIndex) : undefined,
     recurrent ? orthogonalRecurrent(ctx.config, layerIndex!) : undefined,
     ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config),
+    // The other two clipping modes: per tensor (when one layer's gradient is the problem) and per element.
+    ctx.config.clipping.length ? undefined : clipByNorm(clip.value),
     ctx.config.clipping.length ? undefined : clipByValue(clip.value / 10),
   ]);
 }

@@ -1,7 +1,6 @@
 // One training run from a config file, as the CLI and the extension's training process both run it: check the
 // config, pick the backend, load the data, build the model, train with the diagnosis watching, log everything.
 
-import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeConfigFile, type ConfigAnalysis, type ConfigProblem } from '../config';
 import { memoryProblem } from '../config/semantic';
@@ -257,10 +256,6 @@ class SummaryTracker {
       return { layer, index: n.index, lastGradNorm: n.last, medianGradNorm: s.length ? s[Math.floor(s.length / 2)] : NaN, nonFinite: n.nonFinite };
     }).sort((a, b) => a.index - b.index);
   }
-}
-
-export function readConfigText(file: string): string | undefined {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; }
 }
 
 export type { Finding };

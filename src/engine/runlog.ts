@@ -347,26 +347,17 @@ export interface RunRecord {
   incomplete: boolean;
 }
 
-/** Reads a run folder; never throws for content problems (they are counted in badLines). */
-export function readRun(dir: string, options: { maxEvents?: number } = {}): RunRecord {
-  const events: RunEvent[] = [];
-  const badLines: number[] = [];
-  let text = '';
+/** One log line as an event (NaN/Infinity revived, compacted detail restored); undefined when it does not parse. */
+function parseLine(line: string): RunEvent | undefined {
   try {
-    text = fs.readFileSync(path.join(dir, EVENTS_FILE), 'utf8');
-  } catch { /* no events yet */ }
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line.trim()) continue;
-    try {
-      const e = JSON.parse(line, reviveNumbers) as RunEvent;
-      events.push(e.type === 'step' ? restoreStep(e) : e);
-    } catch {
-      badLines.push(i + 1);
-    }
-    if (options.maxEvents !== undefined && events.length >= options.maxEvents) break;
+    const e = JSON.parse(line, reviveNumbers) as RunEvent;
+    return e.type === 'step' ? restoreStep(e) : e;
+  } catch {
+    return undefined;
   }
+}
+
+function record(dir: string, events: RunEvent[], badLines: number[]): RunRecord {
   let summary: RunSummary | undefined;
   try {
     summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8'), reviveNumbers) as RunSummary;
@@ -376,6 +367,109 @@ export function readRun(dir: string, options: { maxEvents?: number } = {}): RunR
     dir, runId: path.basename(dir), start, events, summary, badLines,
     incomplete: !summary && !events.some(e => e.type === 'run-end'),
   };
+}
+
+/** Reads a whole run folder (for exports and tests); never throws for content problems (counted in badLines). */
+export function readRun(dir: string, options: { maxEvents?: number } = {}): RunRecord {
+  const events: RunEvent[] = [];
+  const badLines: number[] = [];
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(dir, EVENTS_FILE), 'utf8');
+  } catch { /* no events yet */ }
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    const e = parseLine(lines[i]);
+    if (e) events.push(e);
+    else badLines.push(i + 1);
+    if (options.maxEvents !== undefined && events.length >= options.maxEvents) break;
+  }
+  return record(dir, events, badLines);
+}
+
+/** Step lines a view parses at most: the UI history keeps ≤ 512 buckets per series anyway. */
+export const VIEW_STEP_LINES = 8192;
+const STEP_PREFIX = '{"type":"step"';
+
+/**
+ * Reads a run folder for the views without blocking or holding the whole log: streamed in chunks (yielding to
+ * the event loop between them), every non-step event kept, and of the step lines a sample that thins as the log
+ * grows (every 1st, then 2nd, 4th… line, at most VIEW_STEP_LINES) — plus the lines with NaN/Infinity (the first
+ * VIEW_STEP_LINES/4 of them) and the last step. A 100k-step log (60–170 MB) otherwise took seconds of the extension host and hundreds of MB.
+ */
+export async function readRunForView(dir: string): Promise<RunRecord> {
+  const events: RunEvent[] = [];
+  const badLines: number[] = [];
+  // Kept step lines wait as text until the end (parsing is the cost), keyed by their position among all events.
+  let kept: { at: number; line: string; no: number; sticky: boolean }[] = [];
+  let stride = 1;
+  let stepNo = 0;
+  let stickyCount = 0;
+  let lastStep: { at: number; line: string; no: number } | undefined;
+  let stepBefore: typeof lastStep;
+  const others: { at: number; event: RunEvent }[] = [];
+  let lineNo = 0;
+  let order = 0;
+  const take = (line: string) => {
+    lineNo++;
+    if (!line.trim()) return;
+    const at = order++;
+    if (line.startsWith(STEP_PREFIX)) {
+      // A run that keeps going with NaN (haltOnNonFinite off) must not keep every line: the first ones tell.
+      const sticky = stickyCount < VIEW_STEP_LINES / 4 && (line.includes('"NaN"') || line.includes('Infinity"'));
+      if (sticky) stickyCount++;
+      stepBefore = lastStep;
+      lastStep = { at, line, no: lineNo };
+      if (sticky || stepNo % stride === 0) {
+        kept.push({ at, line, no: lineNo, sticky });
+        if (kept.length > VIEW_STEP_LINES) {
+          // Thin: keep every other sampled line (and the sticky ones); sample half as often from now on.
+          let i = 0;
+          kept = kept.filter(k => k.sticky || i++ % 2 === 0);
+          stride *= 2;
+        }
+      }
+      stepNo++;
+      return;
+    }
+    const e = parseLine(line);
+    if (e) others.push({ at, event: e });
+    else badLines.push(lineNo);
+  };
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(path.join(dir, EVENTS_FILE), 'r');
+    const buffer = Buffer.alloc(1 << 20);
+    const decoder = new (await import('string_decoder')).StringDecoder('utf8');
+    let rest = '';
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const text = rest + decoder.write(buffer.subarray(0, bytesRead));
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) take(line);
+    }
+    rest += decoder.end();
+    if (rest) take(rest);
+  } catch { /* no events yet */ } finally {
+    await handle?.close();
+  }
+  // The last step the log holds: a torn last line (a crash) does not parse, so the one before it is the last.
+  for (const last of [lastStep, stepBefore]) {
+    if (!last || !parseLine(last.line)) continue;
+    if (!kept.some(k => k.at === last.at)) kept.push({ ...last, sticky: true });
+    break;
+  }
+  const steps: { at: number; event: RunEvent }[] = [];
+  for (const k of kept) {
+    const e = parseLine(k.line);
+    if (e) steps.push({ at: k.at, event: e });
+    else badLines.push(k.no);
+  }
+  events.push(...[...others, ...steps].sort((a, b) => a.at - b.at).map(x => x.event));
+  return record(dir, events, badLines.sort((a, b) => a - b));
 }
 
 /** Run folders under a workspace, newest first. */

@@ -97,7 +97,7 @@ export class Trainer {
   }
 
   async run(): Promise<TrainerResult> {
-    const { config, data, built } = this.o;
+    const { config, data } = this.o;
     const t = config.training;
     const { stepsPerEpoch, totalSteps } = planSteps(config, data.train.count, this.o.maxSteps);
     const result: TrainerResult = { status: 'completed', steps: 0, epochs: 0 };

@@ -198,10 +198,10 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const dir = await pickRun(ctx, 'Open which run?');
       if (dir) await vscode.commands.executeCommand('gradientMonitor.openRun', dir);
     }),
-    reg('gradientMonitor.openRun', (arg?: RunItem | string) => {
+    reg('gradientMonitor.openRun', async (arg?: RunItem | string) => {
       const dir = typeof arg === 'string' ? arg : arg?.dir;
       if (!dir) return vscode.commands.executeCommand('gradientMonitor.showRunHistory');
-      const run = ctx.runs.openFromLog(dir);
+      const run = await ctx.runs.openFromLog(dir);
       ctx.openPanel(run.id);
       return run.id;
     }),
@@ -227,7 +227,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       ], { placeHolder: 'Export as' }))?.v;
       if (!fmt) return undefined;
       if (fmt === 'png') {
-        const panel = ctx.openPanel(ctx.runs.openFromLog(runDir).id);
+        const panel = ctx.openPanel((await ctx.runs.openFromLog(runDir)).id);
         panel.requestExport('norms', target);
         return 'png-requested';
       }

@@ -1,7 +1,6 @@
 // One DiagnosticCollection for `*.gradmon.json`: the config's validation errors, the pre-flight checks, and
 // the latest run's findings mapped to the JSON node they concern; quick fixes from the suggested edits.
 
-import * as path from 'path';
 import * as vscode from 'vscode';
 import { analyzeConfig, ConfigDocument } from '../config';
 import { preflightFindings } from '../diagnosis/preflight';
@@ -174,8 +173,4 @@ export class ConfigDiagnostics implements vscode.CodeActionProvider, vscode.Disp
 
 function toSeverity(s: string): vscode.DiagnosticSeverity {
   return s === 'error' ? vscode.DiagnosticSeverity.Error : s === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
-}
-
-export function configName(uri: vscode.Uri): string {
-  return path.basename(uri.fsPath).replace(/\.gradmon\.json$/i, '');
 }

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../config/types';
-import { readRun } from '../engine/runlog';
+import { readRunForView } from '../engine/runlog';
 import { RunHistory } from '../history/runHistory';
 import type { ConfigProblemPayload, GradCheckResult, RunEvent, RunListEntry } from '../protocol';
 import { WorkerProcess, WorkerStartError } from './workerProcess';
@@ -285,8 +285,9 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Opens a past run from its log folder (read once; it does not change). */
-  openFromLog(dir: string, configUri?: vscode.Uri): Run {
-    const record = readRun(dir);
+  async openFromLog(dir: string, configUri?: vscode.Uri): Promise<Run> {
+    // Streamed and sampled: a log of 100k steps opens without blocking the extension host.
+    const record = await readRunForView(dir);
     const existing = this.get(record.start?.runId ?? path.basename(dir));
     if (existing) return existing;
     const uri = configUri ?? vscode.Uri.file(record.start?.configPath ?? dir);

@@ -79,9 +79,7 @@ class Workbench {
         await this.page.keyboard.press('F1');
         await this.page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
         await this.page.keyboard.type(title);
-        const row = await this.#waitForQuickPickRow(title, 5000);
-        if (row) {
-          await row.click();
+        if (await this.#clickQuickPickRow(title, 5000)) {
           await this.page.waitForSelector('.quick-input-widget', { state: 'hidden', timeout: 10000 });
           return;
         }
@@ -99,9 +97,7 @@ class Workbench {
       await this.page.keyboard.press('Control+P');
       await this.page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
       await this.page.keyboard.type(relativePath);
-      const row = await this.#waitForQuickPickRow(base, timeoutS * 1000);
-      if (!row) throw new Error(`Quick Open found no ${relativePath}; it offered: ${(await this.#quickPickLabels()).join(' | ') || 'nothing'}`);
-      await row.click();
+      if (!await this.#clickQuickPickRow(base, timeoutS * 1000)) throw new Error(`Quick Open found no ${relativePath}; it offered: ${(await this.#quickPickLabels()).join(' | ') || 'nothing'}`);
       await this.page.waitForSelector(`.editor-group-container .tab.active[data-resource-name="${base}"]`, { timeout: timeoutS * 1000 });
     }, { timeoutS: timeoutS + 5 });
   }
@@ -153,20 +149,30 @@ class Workbench {
     return this.page.$$eval('.quick-input-list .monaco-list-row', rows => rows.map(r => r.getAttribute('aria-label') || r.textContent)).catch(() => []);
   }
 
-  // The quick pick row whose label is exactly `label` (else the first whose aria-label starts with it).
-  async #waitForQuickPickRow(label, timeoutMs) {
+  // Clicks the quick pick row whose label is exactly `label` (else the first whose aria-label starts with it);
+  // false when no such row showed within `timeoutMs`. The list re-renders while results arrive (Quick Open
+  // shows recently opened files first, then merges the file search), so a row found may be gone or moved
+  // by the time it is clicked: each attempt finds the row again and clicks that very element, briefly.
+  async #clickQuickPickRow(label, timeoutMs) {
     const end = Date.now() + timeoutMs;
+    let lastError;
     while (Date.now() < end) {
-      const index = await this.page.$$eval('.quick-input-list .monaco-list-row', (rows, wanted) => {
-        const text = r => (r.querySelector('.label-name')?.textContent || '').replace(/\u00a0/g, ' ').trim();
-        let i = rows.findIndex(r => text(r) === wanted);
-        if (i < 0) i = rows.findIndex(r => (r.getAttribute('aria-label') || '').startsWith(wanted));
-        return i;
-      }, label).catch(() => -1);
-      if (index >= 0) return this.page.locator('.quick-input-list .monaco-list-row').nth(index);
+      const rows = await this.page.$$('.quick-input-list .monaco-list-row').catch(() => []);
+      const labels = await Promise.all(rows.map(r => r.evaluate(e => [
+        (e.querySelector('.label-name')?.textContent || '').replace(/\u00a0/g, ' ').trim(), e.getAttribute('aria-label') || '',
+      ]).catch(() => ['', ''])));
+      let index = labels.findIndex(([name]) => name === label);
+      if (index < 0) index = labels.findIndex(([, aria]) => aria.startsWith(label));
+      if (index >= 0) {
+        try {
+          await rows[index].click({ timeout: 2000 });
+          return true;
+        } catch (e) { lastError = e; /* detached or covered by a re-render: look again */ }
+      }
       await session.sleep(200);
     }
-    return undefined;
+    if (lastError) throw new Error(`the quick pick row "${label}" kept changing under the click: ${lastError.message.split('\n')[0]}`);
+    return false;
   }
 }
 

@@ -194,7 +194,7 @@ suite('Training through the commands', () => {
     const steps = parsed.filter(e => e?.type === 'step');
     assert.ok(steps.length >= 10, `${steps.length} steps logged`);
     // Reopened from its log, the run shows every logged step and says it did not finish.
-    const reopened = a.runs.openFromLog(run.history.runDir!);
+    const reopened = await a.runs.openFromLog(run.history.runDir!);
     assert.ok(reopened.history.step >= steps[steps.length - 1].step);
     assert.strictEqual(reopened.history.status, 'failed');
     const next = await trainAndWait(a, ws('tiny-mlp.gradmon.json'));

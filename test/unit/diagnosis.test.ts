@@ -80,6 +80,20 @@ describe('diagnosis on labelled fixtures', function () {
   }
 });
 
+describe('suggested fixes', function () {
+  this.timeout(120000);
+  before(async () => { await useTestBackend(); });
+
+  it('an explosion offers every clipping mode, a lower rate and Adam, each as a config edit', async () => {
+    const findings = await findingsOf(path.join(FIXTURES, 'explode-sgd-mlp.gradmon.json'), 20);
+    const f = findings.find(x => x.rule === 'exploding-gradients');
+    assert.ok(f, describeAll(findings));
+    assert.deepEqual(f.fixes.map(x => x.id), ['lower-learning-rate', 'clip-global-norm', 'use-adam', 'clip-norm', 'clip-value']);
+    const modes = f.fixes.flatMap(x => x.edits).filter(e => e.path[0] === 'clipping').map(e => (e.value as { mode: string }).mode);
+    assert.deepEqual(modes, ['globalNorm', 'norm', 'value']);
+  });
+});
+
 describe('fix edits', () => {
   const text = `{
     // my experiment

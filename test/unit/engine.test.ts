@@ -2,6 +2,9 @@
 // training, gradients against finite differences, non-finite handling, determinism.
 
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { clipGradients, clippedGlobalNorm } from '../../src/engine/clipping';
 import { gradientCheck } from '../../src/engine/gradcheck';
@@ -10,7 +13,7 @@ import { readFloats } from '../../src/engine/kernels/backend_access';
 import { setFusedUpdate } from '../../src/engine/kernels/optimizer_update';
 import { activationSums, addStatistics, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
 import { createOptimizer, learningRateAt } from '../../src/engine/optimizers';
-import { compactStep, eventLine, jsonLine, keepsDetail, logNumberText, reviveNumbers } from '../../src/engine/runlog';
+import { compactStep, EVENTS_FILE, eventLine, jsonLine, keepsDetail, logNumberText, readRun, readRunForView, reviveNumbers, VIEW_STEP_LINES } from '../../src/engine/runlog';
 import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
 import { activationStats, Trainer } from '../../src/engine/trainer';
 import type { ClippingConfig, LayerConfig, OptimizerConfig } from '../../src/config/types';
@@ -283,6 +286,45 @@ describe('engine', function () {
   });
 
   describe('run log', () => {
+    it('opens a long log for the views sampled: bounded, in order, NaN steps, findings and the last step kept', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-view-'));
+      try {
+        const total = 40000;
+        const lines: string[] = [jsonLine({ type: 'run-start', runId: 'r', configPath: '/x.gradmon.json', startedAt: new Date(0).toISOString() })];
+        for (let step = 1; step <= total; step++) {
+          const loss = step >= 30001 && step < 30001 + 3 * VIEW_STEP_LINES ? NaN : 1 / step;
+          lines.push(eventLine({ type: 'step', step, epoch: Math.floor(step / 1000), loss, learningRate: 0.01, stepMs: 1, time: step }));
+          if (step === 777 || step === 25001) lines.push(jsonLine({ type: 'finding', step, finding: { id: `f${step}` } }));
+        }
+        // A torn last line, as a crash leaves it.
+        fs.writeFileSync(path.join(dir, EVENTS_FILE), lines.join('\n') + '\n{"type":"step","step":400');
+        const full = readRun(dir);
+        const view = await readRunForView(dir);
+        const steps = (r: typeof view) => r.events.filter(e => e.type === 'step') as { step: number; loss: number }[];
+        const all = steps(full);
+        const sampled = steps(view);
+        assert.equal(all.length, total);
+        assert.ok(sampled.length <= VIEW_STEP_LINES + VIEW_STEP_LINES / 4 + 1 && sampled.length > VIEW_STEP_LINES / 4, `${sampled.length} steps kept`);
+        for (let i = 1; i < sampled.length; i++) assert.ok(sampled[i].step > sampled[i - 1].step, 'steps in log order');
+        assert.equal(sampled[0].step, 1);
+        assert.equal(sampled[sampled.length - 1].step, total, 'the last step is kept');
+        // The first NaN steps are all kept (each is where a user looks), then only the sample's.
+        const nan = sampled.filter(s => Number.isNaN(s.loss)).map(s => s.step);
+        assert.deepEqual(nan.slice(0, VIEW_STEP_LINES / 4), Array.from({ length: VIEW_STEP_LINES / 4 }, (_, i) => 30001 + i));
+        // Kept steps are the same events the full read gives; every non-step event is kept, in place.
+        for (const s of sampled) assert.deepEqual(s, all[s.step - 1]);
+        assert.deepEqual(view.events.filter(e => e.type !== 'step'), full.events.filter(e => e.type !== 'step'));
+        const at777 = view.events.findIndex(e => e.type === 'finding');
+        assert.ok((view.events[at777 - 1] as { step: number }).step <= 777 && ((view.events[at777 + 1] as { step: number }).step ?? Infinity) > 777);
+        assert.deepEqual(view.badLines, full.badLines);
+        assert.deepEqual(view.badLines, [lines.length + 1]);
+        assert.equal(view.start?.runId, 'r');
+        assert.ok(view.incomplete);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     /** The format the log has always had: JSON with NaN/±Infinity as strings and 7 significant digits. */
     const replacer = (_key: string, value: unknown) => {
       if (typeof value !== 'number') return value;
