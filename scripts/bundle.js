@@ -13,6 +13,8 @@ async function bundleAll(root) {
   const nodeEntries = [
     ['src/extension.ts', 'dist/extension.js'],
     ['src/worker/main.ts', 'dist/worker.js'],
+    // The monitor thread the engine starts next to its training loop (src/engine/monitorThread.ts finds it beside itself).
+    ['src/engine/monitorThread.ts', 'dist/monitorThread.js'],
     ['src/cli/main.ts', 'dist/cli.js'],
   ].filter(([src]) => fs.existsSync(path.join(root, src)));
   const webEntries = [

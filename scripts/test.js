@@ -15,7 +15,7 @@ const grepAt = args.indexOf('--grep');
 const grep = grepAt >= 0 ? args[grepAt + 1] : undefined;
 
 /** Suites that exercise the engine, run once per backend available here. */
-const PER_BACKEND = new Set(['engine.test.js', 'oracle.test.js', 'examples.test.js']);
+const PER_BACKEND = new Set(['engine.test.js', 'oracle.test.js', 'examples.test.js', 'monitor-thread.test.js']);
 
 function mochaJob(file, backend) {
   const label = path.basename(file) + (backend ? ` [${backend}]` : '');

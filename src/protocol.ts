@@ -2,7 +2,7 @@
 // Also the shapes of what a run records (statistics, findings), since those cross every boundary.
 // No runtime dependencies: imported by the engine, the worker, the host and the browser bundle alike.
 
-import type { BackendName, LayerType, ResolvedConfig } from './config/types';
+import type { BackendName, ClippingConfig, LayerType, ResolvedConfig } from './config/types';
 import type { RunSnapshot } from './history/runHistory';
 
 // ---------------------------------------------------------------------------------------------------
@@ -87,8 +87,10 @@ export interface StepStats {
   /** Global norm after clipping (equal to globalNorm when no clipping applies). */
   clippedGlobalNorm: number;
   layers: LayerStats[];
-  /** Milliseconds spent computing these statistics (the cost of watching). */
+  /** Milliseconds the training thread spent on these statistics (the cost of watching). */
   statsMs: number;
+  /** Milliseconds the monitor thread spent computing them, when it did (off the training thread). */
+  threadMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -327,10 +329,97 @@ export interface ConfigProblemPayload {
 export type WorkerToHost =
   | { type: 'ready'; pid: number; node: string }
   | { type: 'event'; event: RunEvent }
+  /** Events in order, batched by the monitor thread (one IPC message for many fast steps). */
+  | { type: 'events'; events: RunEvent[] }
   | { type: 'gradcheck-result'; result: GradCheckResult }
   | { type: 'config-error'; problems: ConfigProblemPayload[] }
   | { type: 'fatal'; message: string; stack?: string }
   | { type: 'pong' };
+
+// ---------------------------------------------------------------------------------------------------
+// Training thread ⇄ monitor thread (worker_threads, inside the training process; src/engine/monitorThread.ts).
+// The trainer copies a monitored step's gradients and layer outputs into a shared slot and posts the rest;
+// the monitor thread computes the statistics and runs the log and the diagnosis. `seq` numbers every message:
+// the thread stores the last one it finished in the shared control array, which the trainer waits on.
+
+/** What the statistics need to know of the model, as plain data. */
+export interface StepLayout {
+  groups: {
+    name: string;
+    index: number;
+    type: LayerType;
+    /** The activation applied to the layer's output, when its statistics are watched. */
+    activation?: string;
+    variables: { name: string; shape: number[]; size: number }[];
+  }[];
+  clipping: ClippingConfig[];
+}
+
+/** Which events the watcher of a run gets: all of them as they are, thinned for the extension host, or none. */
+export type EventView = 'all' | 'host' | 'none';
+
+export interface RecorderInit {
+  config: ResolvedConfig;
+  layers: LayerSummary[];
+  /** The run folder the log goes to (already created by RunLogWriter.create); none: not logged. */
+  logDir?: string;
+  view: EventView;
+}
+
+/** How the trainer ended, for the summary. */
+export interface RunEnd {
+  status: RunStatus;
+  reason?: string;
+  steps: number;
+  epochs: number;
+  firstNonFinite?: NonFiniteOrigin;
+  lastLoss?: number;
+  lastAccuracy?: number;
+  lastValLoss?: number;
+  lastValAccuracy?: number;
+}
+
+/** A WebAssembly.Memory created with `shared: true` (the project's TypeScript libs have no WebAssembly types). */
+export interface SharedWasmMemory { readonly buffer: SharedArrayBuffer }
+
+/** A monitored step as the trainer hands it over: the arrays are in the shared slot, at these offsets. */
+export interface RawStepMessage {
+  type: 'step';
+  seq: number;
+  /** Where this step's arrays start in the shared memory (in floats). */
+  base: number;
+  /** A new (larger) shared memory, when the slots grew. */
+  memory?: SharedWasmMemory;
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+  learningRate: number;
+  stepMs: number;
+  time: number;
+  /** Milliseconds the training thread spent on monitoring this step (copies, weight norms). */
+  statsMs: number;
+  /** Per variable in layout order: ‖w‖², ‖Δw‖², non-finite weights (measured by the update). */
+  weightNorms: { sumSq: number; diffSq: number; nonFinite: number }[];
+  /** Per layout group: where its output is in the slot, or null when its activation is not watched. */
+  activations: ({ offset: number; length: number; units: number } | null)[];
+}
+
+export type TrainerToMonitor =
+  | {
+    type: 'init'; control: SharedArrayBuffer; memory: SharedWasmMemory; recorder: RecorderInit; layout: StepLayout;
+    histogram: { lo: number; hi: number; bins: number }; valueClip: number;
+    /** The SIMD statistics module importing a shared memory (wasm_simd.ts), when WebAssembly SIMD is there. */
+    simdModule?: Uint8Array;
+  }
+  | { type: 'event'; seq: number; event: RunEvent }
+  | RawStepMessage
+  | { type: 'end'; seq: number; end: RunEnd; endedAt: string };
+
+export type MonitorToTrainer =
+  | { type: 'events'; events: RunEvent[] }
+  | { type: 'ended'; summary: RunSummary; events: RunEvent[] }
+  | { type: 'failed'; message: string };
 
 // ---------------------------------------------------------------------------------------------------
 // Extension host ⇄ webviews (gradient panel, sidebar monitor). The host keeps each run's history and sends

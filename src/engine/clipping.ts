@@ -37,22 +37,4 @@ export function globalNorm(gradients: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN(gradients.map(g => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
-/**
- * The global norm after clipping, from per-tensor norms measured before clipping (and, for value clipping,
- * each tensor's Σ min(g², t²)) — exact, and saves reading the clipped gradients back.
- */
-export function clippedGlobalNorm(tensorNorms: number[], valueClippedSumSq: number[] | undefined, clipping: ClippingConfig[]): number {
-  let norms = tensorNorms.slice();
-  for (const c of clipping) {
-    if (c.mode === 'value') {
-      norms = valueClippedSumSq ? valueClippedSumSq.map(Math.sqrt) : norms;
-    } else if (c.mode === 'norm') {
-      norms = norms.map(n => (n > c.threshold ? c.threshold : n));
-    } else {
-      const g = Math.sqrt(norms.reduce((a, n) => a + n * n, 0));
-      const scale = c.threshold / Math.max(g, c.threshold);
-      norms = norms.map(n => n * scale);
-    }
-  }
-  return Math.sqrt(norms.reduce((a, n) => a + n * n, 0));
-}
+export { clippedGlobalNorm } from './stepStats';

@@ -5,14 +5,16 @@ import * as path from 'path';
 import { analyzeConfigFile, type ConfigAnalysis, type ConfigProblem } from '../config';
 import { memoryProblem } from '../config/semantic';
 import type { BackendChoice, ResolvedConfig } from '../config/types';
-import { createMonitor } from '../diagnosis/monitor';
-import type { Finding, JsonPath, RunEvent, RunStartEvent, RunSummary, Severity } from '../protocol';
+import type { EventView, Finding, JsonPath, RunEnd, RunEvent, RunStartEvent, RunSummary, Severity } from '../protocol';
 import { quietly, selectBackend } from './backend';
 import { loadDataset } from './data';
 import { DataError, type Dataset } from './data/types';
 import { buildModel, checkModelAgainstData, ModelDataError, type BuiltModel } from './model';
-import { RunLogError, RunLogWriter } from './runlog';
-import { planSteps, Trainer } from './trainer';
+import { simdModuleBytes } from './kernels/wasm_simd';
+import { MonitorThread } from './monitorThread';
+import { RunRecorder } from './recorder';
+import { RunLogWriter } from './runlog';
+import { planSteps, stepLayout, Trainer } from './trainer';
 
 /** A problem a user must fix before a run can start, positioned in a file (1-based line and column). */
 export interface PositionedProblem {
@@ -34,7 +36,14 @@ export interface RunOptions {
   maxSteps?: number;
   backend?: BackendChoice;
   signal?: AbortSignal;
+  /** Every event, in order (on the monitor thread's schedule: batched, up to 50 ms late). */
   onEvent?(event: RunEvent): void;
+  /** The same, a batch at a time. */
+  onEvents?(events: RunEvent[]): void;
+  /** What onEvent gets: 'all' (default when it is set), 'host' (thinned for the extension host), 'none'. */
+  view?: EventView;
+  /** Monitor on a worker thread (default true; GRADMON_MONITOR_THREAD=0 turns it off too). */
+  monitorThread?: boolean;
   /** Write the run log (default true). */
   log?: boolean;
   /** Bytes the model may need to train; default: half the machine's memory, at most 16 GiB (see semantic.ts). */
@@ -139,123 +148,68 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
   const { analysis, config, data, built } = prepared;
   const workspaceRoot = path.resolve(options.workspaceRoot ?? defaultWorkspaceRoot(options.configPath));
 
-  let log: RunLogWriter | undefined;
+  let logDir: string | undefined;
+  let runId = `unlogged-${Date.now()}`;
   if (options.log !== false) {
     try {
-      log = RunLogWriter.create(workspaceRoot, config.name, analysis.doc.text);
+      const log = RunLogWriter.create(workspaceRoot, config.name, analysis.doc.text);
       log.writeConfig(config);
+      log.close(); // the recorder appends to it, on whichever thread it runs
+      logDir = log.dir;
+      runId = log.runId;
     } catch (e) {
       built.dispose();
       return { ok: false, stage: 'log', problems: [{ file: workspaceRoot, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'log/unwritable', message: (e as Error).message, jsonPath: [] }] };
     }
   }
-  const runId = log?.runId ?? `unlogged-${Date.now()}`;
-  const startedAt = new Date();
-  const start: RunStartEvent = { ...prepared.start, runId, runDir: log?.dir, startedAt: startedAt.toISOString() };
-  const monitor = createMonitor(config, built.summaries);
-  const tracker = new SummaryTracker();
-  let logError: RunLogError | undefined;
-
-  const deliver = (e: RunEvent) => {
-    if (log && !logError) {
-      try {
-        log.append(e);
-      } catch (err) {
-        logError = err as RunLogError;
-      }
-    }
-    tracker.observe(e);
-    options.onEvent?.(e);
+  const start: RunStartEvent = { ...prepared.start, runId, runDir: logDir, startedAt: new Date().toISOString() };
+  const view = options.view ?? (options.onEvent || options.onEvents ? 'all' : 'none');
+  const init = { config, layers: built.summaries, logDir, view };
+  const watch = (events: RunEvent[]) => {
+    options.onEvents?.(events);
+    if (options.onEvent) for (const e of events) options.onEvent(e);
   };
 
-  deliver(start);
+  // Monitoring on its own thread when it can (see monitorThread.ts), else here.
+  const layout = stepLayout(built, config);
+  const thread = options.monitorThread === false ? 'turned off by the caller' : MonitorThread.start(init, layout, watch, simdModuleBytes(true));
+  const recorder = typeof thread === 'string' ? new RunRecorder(init, e => watch([e])) : undefined;
+  const record = (e: RunEvent) => (typeof thread === 'string' ? recorder!.record(e) : (thread.post(e), undefined));
+  record(start);
+  if (recorder && thread !== 'turned off by the caller') {
+    record({ type: 'message', level: 'info', text: `Monitoring runs on the training thread (${thread}).` });
+  }
   const trainer = new Trainer({
     config, data, built, maxSteps: options.maxSteps, signal: options.signal,
-    emit: e => {
-      deliver(e);
-      for (const f of monitor.observe(e)) deliver({ type: 'finding', step: 'step' in e ? e.step : tracker.steps, finding: f });
-      // A run whose log cannot be written stops: training silently unlogged would lose the user's results.
-      return logError ? 'halt' : monitor.shouldHalt() ? 'halt' : undefined;
-    },
+    offload: typeof thread === 'string' ? undefined : thread,
+    emit: e => (record(e) ? 'halt' : undefined),
   });
 
-  let result;
+  let result: RunEnd;
   try {
     result = await trainer.run();
   } catch (e) {
-    result = { status: 'failed' as const, reason: `training failed: ${(e as Error).message}`, steps: tracker.steps, epochs: tracker.epochs };
+    result = { status: 'failed', reason: `training failed: ${(e as Error).message}`, steps: 0, epochs: 0 };
   } finally {
     built.dispose();
   }
-  if (logError) result = { ...result, status: 'failed' as const, reason: logError.message };
-
-  const endedAt = new Date();
-  const durationMs = endedAt.getTime() - startedAt.getTime();
-  const summary: RunSummary = {
-    runId,
-    name: config.name,
-    status: result.status,
-    reason: result.reason,
-    backend: start.backend.name,
-    steps: result.steps,
-    epochs: result.epochs,
-    finalLoss: result.lastLoss,
-    finalAccuracy: result.lastAccuracy,
-    finalValLoss: result.lastValLoss,
-    finalValAccuracy: result.lastValAccuracy,
-    layers: tracker.layerSummary(),
-    findings: monitor.findings(),
-    firstNonFinite: result.firstNonFinite,
-    startedAt: start.startedAt,
-    endedAt: endedAt.toISOString(),
-    durationMs,
-    stepsPerSecond: durationMs > 0 ? result.steps / (durationMs / 1000) : 0,
-  };
-  deliver({ type: 'run-end', summary });
-  if (log) {
+  let summary: RunSummary;
+  if (recorder) summary = recorder.finish(result);
+  else {
     try {
-      if (!logError) log.writeSummary(summary);
+      summary = await (thread as MonitorThread).end(result);
     } catch (e) {
-      summary.status = 'failed';
-      summary.reason = (e as Error).message;
+      // The log then reads as a crashed run (no summary): every step the thread finished is in it.
+      const now = new Date();
+      summary = {
+        runId, name: config.name, status: 'failed', reason: (e as Error).message, backend: start.backend.name,
+        steps: result.steps, epochs: result.epochs, layers: [], findings: [], startedAt: start.startedAt, endedAt: now.toISOString(),
+        durationMs: now.getTime() - Date.parse(start.startedAt), stepsPerSecond: 0,
+      };
+      watch([{ type: 'run-end', summary }]);
     }
-    log.close();
   }
-  return { ok: true, summary, runDir: log?.dir };
-}
-
-/** Keeps what the summary needs from the event stream: per-layer norms (sampled, bounded memory). */
-class SummaryTracker {
-  steps = 0;
-  epochs = 0;
-  private readonly norms = new Map<string, { index: number; samples: number[]; stride: number; seen: number; last: number; nonFinite: boolean }>();
-  private static readonly MAX_SAMPLES = 4096;
-
-  observe(e: RunEvent): void {
-    if (e.type === 'step') {
-      this.steps = e.step + 1;
-      for (const l of e.stats?.layers ?? []) {
-        let n = this.norms.get(l.layer);
-        if (!n) this.norms.set(l.layer, (n = { index: l.index, samples: [], stride: 1, seen: 0, last: NaN, nonFinite: false }));
-        n.last = l.gradNorm;
-        if (!Number.isFinite(l.gradNorm)) n.nonFinite = true;
-        else if (n.seen++ % n.stride === 0) {
-          n.samples.push(l.gradNorm);
-          if (n.samples.length >= SummaryTracker.MAX_SAMPLES) {
-            n.samples = n.samples.filter((_, i) => i % 2 === 0);
-            n.stride *= 2;
-          }
-        }
-      }
-    } else if (e.type === 'epoch-end') this.epochs = e.epoch + 1;
-  }
-
-  layerSummary(): RunSummary['layers'] {
-    return [...this.norms.entries()].map(([layer, n]) => {
-      const s = [...n.samples].sort((a, b) => a - b);
-      return { layer, index: n.index, lastGradNorm: n.last, medianGradNorm: s.length ? s[Math.floor(s.length / 2)] : NaN, nonFinite: n.nonFinite };
-    }).sort((a, b) => a.index - b.index);
-  }
+  return { ok: true, summary, runDir: logDir };
 }
 
 export type { Finding };

@@ -81,6 +81,17 @@ export class RunLogWriter {
     }
   }
 
+  /** Appends to an existing run folder's log (the monitor thread continues what `create` began). */
+  static resume(dir: string): RunLogWriter {
+    const w = new RunLogWriter(dir, path.basename(dir));
+    try {
+      w.fd = fs.openSync(w.eventsPath, 'a');
+    } catch (e) {
+      throw new RunLogError(describeIoError(e, w.eventsPath), e);
+    }
+    return w;
+  }
+
   writeConfig(config: unknown): void {
     this.writeFile(CONFIG_FILE, JSON.stringify(config, null, 2) + '\n');
   }

@@ -5,10 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/types';
 import type {
-  ActivationStats, LayerStats, NonFiniteOrigin, RunEvent, RunStatus, StepEvent, StepStats, VariableStats,
+  ActivationStats, NonFiniteOrigin, RawStepMessage, RunEvent, RunStatus, StepEvent, StepStats,
 } from '../protocol';
 import { describeNonFinite } from '../diagnosis/describe';
-import { clipGradients, clippedGlobalNorm } from './clipping';
+import { clipGradients } from './clipping';
 import type { Dataset, DataSplit } from './data/types';
 import { computeLoss, correctCount } from './losses';
 import { applyConstraints, regularizationLoss, type BuiltModel } from './model';
@@ -16,7 +16,11 @@ import { readFloats } from './kernels/backend_access';
 import { activationSums, addStatistics, prepareWasmStatistics } from './kernels/wasm_stats';
 import { createOptimizer, learningRateAt, type WeightNorms } from './optimizers';
 import { SeededRandom } from './random';
+import { RULE_HALT } from './recorder';
 import { histogramSpec, normAndDistance, StatsAccumulator, type HistogramSpec } from './stats';
+import {
+  activationStatsOf, assembleStepStats, firstNonFiniteLayer, saturationBounds, watchesActivation, type StepLayout,
+} from './stepStats';
 
 export interface TrainerOptions {
   config: ResolvedConfig;
@@ -27,6 +31,23 @@ export interface TrainerOptions {
   signal?: AbortSignal;
   /** Called synchronously for every event, in order. Returning 'halt' stops the run after this event. */
   emit(event: RunEvent): void | 'halt';
+  /**
+   * Monitoring on another thread (monitorThread.ts): monitored steps with a finite loss are copied to it instead
+   * of emitted, and its halt verdict is read before each update. Steps computed here (NaN/Inf localized,
+   * unmonitored steps) and the other events still go through `emit`, which must then hand them to the same thread.
+   */
+  offload?: StatsOffload;
+  /** Called after every step (emitted or offloaded); for benchmarks. */
+  onStep?(info: { step: number; stepMs: number; statsMs: number; offloaded: boolean }): void;
+}
+
+/** What the trainer needs of a monitor thread (MonitorThread implements it). */
+export interface StatsOffload {
+  barrier(): void;
+  verdict(): 'rule' | 'nonFinite' | 'log' | 'failed' | undefined;
+  slot(floats: number): Float32Array;
+  postStep(m: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory'>): void;
+  readonly failure?: string;
 }
 
 export interface TrainerResult {
@@ -79,12 +100,27 @@ interface GradientPart {
   nonFinite: boolean;
 }
 
+/** The model as the statistics see it (plain data). */
+export function stepLayout(built: BuiltModel, config: ResolvedConfig): StepLayout {
+  return {
+    groups: built.groups.map(g => ({
+      name: g.config.name,
+      index: g.config.index,
+      type: g.config.type,
+      activation: watchesActivation(g.activation, g.config.type) ? g.activation : undefined,
+      variables: g.variables.map(v => ({ name: v.name, shape: v.variable.shape, size: v.variable.size })),
+    })),
+    clipping: config.clipping,
+  };
+}
+
 export class Trainer {
   private readonly spec: HistogramSpec;
   private readonly totalSteps: number;
   private readonly rng: SeededRandom;
   private readonly optimizer;
   private readonly variables: tf.Variable[];
+  readonly layout: StepLayout;
 
   constructor(private readonly o: TrainerOptions) {
     const m = o.config.monitor;
@@ -94,6 +130,7 @@ export class Trainer {
     this.optimizer = createOptimizer(o.config.optimizer);
     this.variables = o.built.variables.map(v => v.variable);
     this.totalSteps = planSteps(o.config, o.data.train.count, o.maxSteps).totalSteps;
+    this.layout = stepLayout(o.built, o.config);
   }
 
   async run(): Promise<TrainerResult> {
@@ -117,18 +154,25 @@ export class Trainer {
             return { ...result, status: 'stopped', reason: typeof why === 'string' ? why : 'stopped by the user' };
           }
           const event = this.step(step, epoch, order, b);
+          if (event.verdict) {
+            // The monitor thread's verdict on the steps before this one (this step's update was not applied).
+            return event.verdict === 'failed'
+              ? { ...result, status: 'failed', reason: `the monitor thread failed: ${this.o.offload?.failure}` }
+              : { ...result, status: 'halted', reason: RULE_HALT };
+          }
           epochLoss += event.loss * event.examples;
           epochCorrect += (event.accuracy ?? 0) * event.examples;
           epochCount += event.examples;
           result.steps = ++step;
-          result.lastLoss = event.step.loss;
-          result.lastAccuracy = event.step.accuracy;
+          result.lastLoss = event.loss;
+          result.lastAccuracy = event.accuracy;
           if (event.nonFinite && !result.firstNonFinite) result.firstNonFinite = event.nonFinite;
-          const halt = emit(event.step);
+          this.o.onStep?.({ step: step - 1, stepMs: event.stepMs, statsMs: event.statsMs, offloaded: !event.step });
+          const halt = event.step ? emit(event.step) : false;
           if (event.nonFinite && config.monitor.onNonFinite === 'halt') {
             return { ...result, status: 'halted', reason: `${describeNonFinite(event.nonFinite)} (monitor.onNonFinite is "halt")` };
           }
-          if (halt) return { ...result, status: 'halted', reason: 'halted by a diagnosis rule' };
+          if (halt) return { ...result, status: 'halted', reason: RULE_HALT };
           if (t.validationEvery > 0 && step % t.validationEvery === 0 && data.validation.count > 0) {
             const v = this.evaluate(data.validation);
             result.lastValLoss = v.loss;
@@ -152,7 +196,7 @@ export class Trainer {
           end.valLoss = result.lastValLoss = v.loss;
           end.valAccuracy = result.lastValAccuracy = v.accuracy;
         }
-        if (emit(end)) return { ...result, status: 'halted', reason: 'halted by a diagnosis rule' };
+        if (emit(end)) return { ...result, status: 'halted', reason: RULE_HALT };
       }
       return result;
     } finally {
@@ -164,6 +208,8 @@ export class Trainer {
   private step(step: number, epoch: number, order: Int32Array, batchInEpoch: number) {
     const { config, data, built } = this.o;
     const t0 = performance.now();
+    const offload = this.o.offload;
+    offload?.barrier();
     const { batchSize, accumulationSteps } = config.training;
     const monitor = config.monitor;
     let monitored = step % monitor.every === 0;
@@ -228,13 +274,42 @@ export class Trainer {
 
     let stats: StepStats | undefined;
     let gradPart: GradientPart | undefined;
+    let handOver: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory' | 'weightNorms' | 'statsMs' | 'stepMs' | 'time' | 'learningRate'> | undefined;
     const statsStart = performance.now();
-    // Read in place (no copy off the backend), before anything else allocates on it.
-    if (monitored) gradPart = this.gradientStatistics(gradients.map(readFloats));
+    if (monitored && offload && !nonFinite) {
+      // To the monitor thread: one copy of the gradients and the watched outputs (heap views read at once).
+      const grads = gradients.map(readFloats);
+      const outputs = this.layout.groups.map((g, gi) => (g.activation && captured?.[gi] ? readFloats(captured[gi]!) : undefined));
+      const gradFloats = grads.reduce((a, g) => a + g.length, 0);
+      const buffer = offload.slot(gradFloats + outputs.reduce((a, o) => a + (o?.length ?? 0), 0));
+      let at = 0;
+      for (const g of grads) { buffer.set(g, at); at += g.length; }
+      const activations = outputs.map((o, gi) => {
+        if (!o) return null;
+        const placed = { offset: at, length: o.length, units: captured![gi]!.shape[captured![gi]!.shape.length - 1] ?? 1 };
+        buffer.set(o, at);
+        at += o.length;
+        return placed;
+      });
+      handOver = { step, epoch, loss, accuracy: data.task === 'classification' && examples ? correct / examples : undefined, activations };
+    } else if (monitored) {
+      // Read in place (no copy off the backend), before anything else allocates on it.
+      gradPart = this.gradientStatistics(gradients.map(readFloats));
+    }
     let statsMs = performance.now() - statsStart;
 
     const clipped = clipGradients(gradients, config.clipping);
     tf.dispose(gradients);
+
+    // The monitor thread's verdict on every step before this one: halting stops before this update.
+    const verdict = offload?.verdict();
+    if (verdict) {
+      tf.dispose(clipped);
+      captured?.forEach(c => c?.dispose());
+      lastBatch?.x.dispose();
+      lastBatch?.y.dispose();
+      return { verdict, loss, accuracy: undefined, examples, nonFinite, stepMs: 0, statsMs: 0 };
+    }
 
     const lr = learningRateAt(config.optimizer.learningRate, config.optimizer.schedule, step, this.totalSteps);
     const halting = config.monitor.onNonFinite === 'halt' && (nonFinite !== undefined || (gradPart?.nonFinite ?? false));
@@ -246,6 +321,7 @@ export class Trainer {
     let weightsBefore: (tf.Tensor | undefined)[] | undefined;
     if (monitored && !halting) {
       const s0 = performance.now();
+      // (Handed over or not, the update measures the weight norms the statistics need.)
       const fused = this.optimizer.measuresNorms(vars, clipped);
       norms = new Array(vars.length).fill(undefined);
       weightsBefore = vars.map((v, i) => (fused && !built.variables[i].constraint ? undefined : tf.clone(v)));
@@ -257,6 +333,22 @@ export class Trainer {
     }
     tf.dispose(clipped);
 
+    if (handOver) {
+      const s0 = performance.now();
+      const weightNorms = vars.map((v, i) => {
+        const before = weightsBefore?.[i];
+        if (!before && norms?.[i]) return norms[i]!;
+        return normAndDistance(readFloats(v), before && readFloats(before));
+      });
+      tf.dispose(weightsBefore?.filter((t): t is tf.Tensor => t !== undefined) ?? []);
+      statsMs += performance.now() - s0;
+      captured?.forEach(c => c?.dispose());
+      lastBatch?.x.dispose();
+      lastBatch?.y.dispose();
+      const stepMs = performance.now() - t0;
+      offload!.postStep({ ...handOver, learningRate: lr, weightNorms, statsMs, stepMs, time: Date.now() });
+      return { step: undefined, loss, accuracy: handOver.accuracy, examples, nonFinite: undefined, stepMs, statsMs };
+    }
     if (gradPart) {
       const s0 = performance.now();
       // Views taken after the update's allocations, used before the next one.
@@ -298,7 +390,7 @@ export class Trainer {
       stepMs: performance.now() - t0,
       time: Date.now(),
     };
-    return { step: stepEvent, loss, accuracy: stepEvent.accuracy, examples, nonFinite };
+    return { step: stepEvent, loss, accuracy: stepEvent.accuracy, examples, nonFinite, stepMs: stepEvent.stepMs, statsMs: stats?.statsMs ?? 0 };
   }
 
   /** Phase 1, before the update: one pass over each gradient. */
@@ -314,64 +406,8 @@ export class Trainer {
 
   /** Phase 2, after the update: weight norms, update ratios, and the per-layer view. */
   private assembleStatistics(part: GradientPart, weightNorms: WeightNorms[], captured: (tf.Tensor | undefined)[] | undefined): StepStats {
-    const { built, config } = this.o;
-    const layers: LayerStats[] = [];
-    const tensorNorms: number[] = [];
-    const valueClipped: number[] = [];
-    let vi = 0;
-    let globalSq = 0;
-    for (let gi = 0; gi < built.groups.length; gi++) {
-      const group = built.groups[gi];
-      if (group.variables.length === 0) continue;
-      const layerAcc = new StatsAccumulator(this.spec);
-      const variables: VariableStats[] = [];
-      let wSq = 0;
-      let uSq = 0;
-      for (const v of group.variables) {
-        const acc = part.accumulators[vi];
-        layerAcc.merge(acc);
-        const w = weightNorms[vi];
-        wSq += w.sumSq;
-        uSq += w.diffSq;
-        const gradStats = acc.finish();
-        tensorNorms.push(gradStats.norm);
-        valueClipped.push(acc.clippedSumSq);
-        globalSq += acc.sumSq;
-        variables.push({
-          name: v.name,
-          shape: v.variable.shape,
-          grad: gradStats,
-          weightNorm: Math.sqrt(w.sumSq),
-          updateNorm: Math.sqrt(w.diffSq),
-          weightNonFinite: w.nonFinite,
-        });
-        vi++;
-      }
-      const grad = layerAcc.finish();
-      const weightNorm = Math.sqrt(wSq);
-      const updateNorm = Math.sqrt(uSq);
-      layers.push({
-        layer: group.config.name,
-        index: group.config.index,
-        type: group.config.type,
-        gradNorm: grad.norm,
-        grad,
-        weightNorm,
-        updateNorm,
-        updateRatio: weightNorm > 0 ? updateNorm / weightNorm : 0,
-        variables,
-        activation: captured?.[gi] && group.activation ? activationStats(captured[gi]!, group.activation, group.config.type, this.spec) : undefined,
-      });
-    }
-    const anyNaN = tensorNorms.some(n => Number.isNaN(n));
-    const anyInf = tensorNorms.some(n => n === Infinity);
-    const globalNorm = anyNaN ? NaN : anyInf ? Infinity : Math.sqrt(globalSq);
-    return {
-      globalNorm,
-      clippedGlobalNorm: config.clipping.length ? clippedGlobalNorm(tensorNorms, valueClipped, config.clipping) : globalNorm,
-      layers,
-      statsMs: 0,
-    };
+    const activations = this.layout.groups.map((g, gi) => (captured?.[gi] ? activationStats(captured[gi]!, g.activation ?? '', g.type, this.spec) : undefined));
+    return assembleStepStats(this.layout, this.spec, part.accumulators, weightNorms, activations);
   }
 
   /** The first layer (in forward order) whose output holds NaN/Inf for this batch, if any. */
@@ -415,62 +451,13 @@ function sumSquares(a: ArrayLike<number>): number {
   return s;
 }
 
-/**
- * Where non-finite gradients appear first in the backward pass: backpropagation runs from the last layer to
- * the first, so the origin is the last layer (highest index) with NaN/Inf whose successor is clean.
- */
-export function firstNonFiniteLayer(stats: StepStats): { layer: string; where: 'gradient' | 'weight' } | undefined {
-  for (let i = stats.layers.length - 1; i >= 0; i--) {
-    const l = stats.layers[i];
-    if (l.grad.nanCount + l.grad.infCount > 0) return { layer: l.layer, where: 'gradient' };
-  }
-  for (const l of stats.layers) {
-    if (l.variables.some(v => v.weightNonFinite > 0)) return { layer: l.layer, where: 'weight' };
-  }
-  return undefined;
-}
+export { firstNonFiniteLayer };
 
-const SIGMOID_5 = 1 / (1 + Math.exp(-5));
-const TANH_5 = Math.tanh(5);
-
-/**
- * Output statistics of a layer whose output is activation(pre-activation) elementwise, so |pre| ≥ 5 can be
- * read off the output: tanh |y| ≥ tanh(5), sigmoid y ≤ σ(−5) or y ≥ σ(5).
- */
+/** A layer output's activation statistics (SIMD on the wasm heap when it can); undefined when not watched. */
 export function activationStats(output: tf.Tensor, activation: string, layerType: string, spec?: HistogramSpec): ActivationStats | undefined {
-  // LSTM/GRU outputs mix gates and cell state: not a plain activation of a pre-activation.
-  if (layerType === 'lstm' || layerType === 'gru') return undefined;
-  const watched = ['relu', 'relu6', 'elu', 'selu', 'leakyRelu', 'sigmoid', 'hardSigmoid', 'tanh'];
-  if (!watched.includes(activation)) return undefined;
+  if (!watchesActivation(activation, layerType)) return undefined;
   const values = readFloats(output);
   const units = output.shape[output.shape.length - 1] ?? 1;
-  const lowS = 1 - SIGMOID_5;
-  // Saturated: y ≤ low or y ≥ high (NaN bounds: never).
-  const [low, high] = activation === 'tanh' ? [-TANH_5, TANH_5] : activation === 'sigmoid' ? [lowS, SIGMOID_5]
-    : activation === 'hardSigmoid' ? [0, 1] : [NaN, NaN];
-  let sums = spec ? activationSums(values, units, spec, low, high) : undefined; // SIMD on the wasm heap
-  if (!sums) {
-    const alive = new Uint8Array(units);
-    sums = { sum: 0, sumSq: 0, zeros: 0, saturated: 0, dead: 0 };
-    for (let i = 0; i < values.length; i++) {
-      const y = values[i];
-      sums.sum += y;
-      sums.sumSq += y * y;
-      if (y === 0) sums.zeros++;
-      else alive[i % units] = 1;
-      if (y <= low || y >= high) sums.saturated++;
-    }
-    for (let u = 0; u < units; u++) if (!alive[u]) sums.dead++;
-  }
-  const { sum, sumSq, zeros, saturated, dead } = sums;
-  const n = values.length || 1;
-  const mean = sum / n;
-  return {
-    activation,
-    zeroFraction: zeros / n,
-    deadUnitFraction: ['relu', 'relu6'].includes(activation) ? dead / units : 0,
-    saturatedFraction: saturated / n,
-    mean,
-    std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)),
-  };
+  const [low, high] = saturationBounds(activation);
+  return activationStatsOf(values, units, activation, spec ? activationSums(values, units, spec, low, high) : undefined);
 }

@@ -157,13 +157,16 @@ export class RunManager implements vscode.Disposable {
       worker.onMessage(m => {
         switch (m.type) {
           case 'event':
-            if (m.event.type === 'run-start') {
-              run.state = 'running';
-              this.runs.delete(run.key);
-              this.runs.set(m.event.runId, run);
+          case 'events':
+            for (const event of m.type === 'event' ? [m.event] : m.events) {
+              if (event.type === 'run-start') {
+                run.state = 'running';
+                this.runs.delete(run.key);
+                this.runs.set(event.runId, run);
+              }
+              run.history.apply(event);
+              this.changed.fire({ run, event });
             }
-            run.history.apply(m.event);
-            this.changed.fire({ run, event: m.event });
             break;
           case 'config-error':
             run.problems = m.problems;
@@ -194,6 +197,11 @@ export class RunManager implements vscode.Disposable {
     await done;
     run.state = 'ended';
     run.worker = undefined;
+    // A killed process: what it logged but had not yet sent.
+    if (run.crash && run.history.runDir && run.history.status === 'failed' && !run.problems) {
+      await this.openFromLog(run.history.runDir).catch(() => undefined);
+      run.history.reason = `${run.crash} at step ${run.history.step}`;
+    }
     this.changed.fire({ run });
     this.report(run);
   }
@@ -285,11 +293,34 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Opens a past run from its log folder (read once; it does not change). */
+  /**
+   * Applies what the log holds beyond the history of an ended run: events reach the host in batches, so a process
+   * that was killed leaves its last ~50 ms of steps in the log only. Its end (status, reason) stays as it is.
+   */
+  private catchUp(run: Run, events: RunEvent[]): void {
+    const have = run.history.step;
+    let from = events.length;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i];
+      if (e.type === 'step' && e.step <= have) break;
+      from = i;
+    }
+    const missing = events.slice(from).filter(e => e.type !== 'run-start' && e.type !== 'run-end');
+    if (!missing.some(e => e.type === 'step')) return;
+    const { status, reason } = run.history;
+    for (const e of missing) run.history.apply(e);
+    Object.assign(run.history, { status, reason });
+    this.changed.fire({ run });
+  }
+
   async openFromLog(dir: string, configUri?: vscode.Uri): Promise<Run> {
     // Streamed and sampled: a log of 100k steps opens without blocking the extension host.
     const record = await readRunForView(dir);
     const existing = this.get(record.start?.runId ?? path.basename(dir));
-    if (existing) return existing;
+    if (existing) {
+      if (!existing.live) this.catchUp(existing, record.events);
+      return existing;
+    }
     const uri = configUri ?? vscode.Uri.file(record.start?.configPath ?? dir);
     const run = new Run(uri, path.dirname(path.dirname(path.dirname(dir))));
     for (const e of record.events) run.history.apply(e);

@@ -1,7 +1,7 @@
 // The training process: forked by the extension host, it runs the engine and streams typed messages back
 // over IPC. It dies with its parent (IPC disconnect, or the parent pid gone), and stops cleanly on request.
 
-import type { GradCheckRequest, HostToWorker, RunEvent, TrainRequest, WorkerToHost } from '../protocol';
+import type { GradCheckRequest, HostToWorker, TrainRequest, WorkerToHost } from '../protocol';
 import { isMessage } from '../protocol';
 
 /** How often the watchdog checks that the extension host is still alive. */
@@ -26,32 +26,6 @@ function allSent(): Promise<void> {
   return unsent === 0 || !process.connected ? Promise.resolve() : new Promise(resolve => { flushed = resolve; });
 }
 
-/** Histograms per second the host gets at most: its views downsample anyway, and each is heavy to copy. */
-const HOST_HISTOGRAMS_PER_SECOND = 20;
-let lastHistogramAt = 0;
-
-/**
- * What the extension host needs of a step: every step's scalars and per-layer figures, layer histograms at most
- * HOST_HISTOGRAMS_PER_SECOND times a second (always at a non-finite step), no per-variable detail (the run log,
- * written here, keeps all of it). Keeps the host responsive whatever the step rate and the layer count.
- */
-export function forHost(event: RunEvent, now = Date.now()): RunEvent {
-  if (event.type !== 'step' || !event.stats) return event;
-  const withHistograms = event.nonFinite !== undefined || now - lastHistogramAt >= 1000 / HOST_HISTOGRAMS_PER_SECOND;
-  if (withHistograms) lastHistogramAt = now;
-  return {
-    ...event,
-    stats: {
-      ...event.stats,
-      layers: event.stats.layers.map(l => ({
-        ...l,
-        variables: [],
-        grad: withHistograms ? l.grad : { ...l.grad, histogram: undefined },
-      })),
-    },
-  };
-}
-
 async function train(req: TrainRequest): Promise<void> {
   // Loaded on demand: the handshake must not wait for TensorFlow.js to load.
   const { runTraining } = await import('../engine/run');
@@ -59,7 +33,9 @@ async function train(req: TrainRequest): Promise<void> {
   const outcome = await runTraining({
     configPath: req.configPath, workspaceRoot: req.workspaceRoot, maxSteps: req.maxSteps, backend: req.backend,
     signal: controller.signal,
-    onEvent: event => send({ type: 'event', event: forHost(event) }),
+    // Thinned for the host (recorder.ts forHost) and batched by the monitor thread: one message per batch.
+    view: 'host',
+    onEvents: events => send({ type: 'events', events }),
   });
   if (!outcome.ok) {
     send({ type: 'config-error', problems: outcome.problems.map(p => ({ message: p.message, jsonPath: p.jsonPath, file: p.file, line: p.line, column: p.column })) });
@@ -141,5 +117,5 @@ export function main(): void {
   send({ type: 'ready', pid: process.pid, node: process.version });
 }
 
-// Run as the forked entry; importable by tests (forHost) without starting.
+// Run as the forked entry; importable without starting.
 if (require.main === module) main();

@@ -5,7 +5,10 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runTraining } from '../../src/engine/run';
+import { simdModuleBytes } from '../../src/engine/kernels/wasm_simd';
+import { MonitorThread } from '../../src/engine/monitorThread';
+import { prepareRun, runTraining } from '../../src/engine/run';
+import { stepLayout, Trainer } from '../../src/engine/trainer';
 import { readRun, RUNS_DIR } from '../../src/engine/runlog';
 import { RunHistory } from '../../src/history/runHistory';
 import type { RunEvent } from '../../src/protocol';
@@ -77,7 +80,8 @@ describe('faults', function () {
     let outcome;
     const seen: RunEvent[] = [];
     try {
-      outcome = await runTraining({ configPath: w.config, workspaceRoot: w.root, backend: TEST_BACKEND, onEvent: e => seen.push(e) });
+      // Monitoring on this thread: the injected fault is this thread's fs (the monitor thread's case is below).
+      outcome = await runTraining({ configPath: w.config, workspaceRoot: w.root, backend: TEST_BACKEND, onEvent: e => seen.push(e), monitorThread: false });
     } finally {
       nodeFs.writeSync = realWriteSync;
     }
@@ -90,6 +94,33 @@ describe('faults', function () {
     assert.deepEqual(record.badLines, []);
     assert.ok(record.events.length >= 15);
     assert.equal(record.events[0].type, 'run-start');
+  });
+
+  it('on the monitor thread, a log that cannot be written stops the run too (the disk is full: /dev/full)', async function () {
+    if (!fs.existsSync('/dev/full')) this.skip();
+    const w = ws({ ...TINY, training: { epochs: 20, batchSize: 16 } });
+    const prepared = await prepareRun({ configPath: w.config, workspaceRoot: w.root, backend: TEST_BACKEND });
+    assert.ok(prepared.ok);
+    if (!prepared.ok) return;
+    const { config, data, built } = prepared;
+    // A run folder whose log is /dev/full: every append fails with ENOSPC, on the thread that writes it.
+    const dir = path.join(w.root, 'run');
+    fs.mkdirSync(dir);
+    fs.symlinkSync('/dev/full', path.join(dir, 'events.jsonl'));
+    const seen: RunEvent[] = [];
+    const thread = MonitorThread.start({ config, layers: built.summaries, logDir: dir, view: 'all' }, stepLayout(built, config), e => seen.push(...e), simdModuleBytes(true));
+    assert.ok(typeof thread !== 'string', `the monitor thread starts (${thread})`);
+    if (typeof thread === 'string') return;
+    thread.post({ ...prepared.start, runId: 'r', startedAt: new Date().toISOString() });
+    const trainer = new Trainer({ config, data, built, offload: thread, emit: e => { thread.post(e); } });
+    const result = await trainer.run();
+    const summary = await thread.end(result);
+    built.dispose();
+    assert.equal(result.status, 'halted', 'the trainer stopped on the thread\'s verdict');
+    assert.ok(result.steps <= 2, `stopped at once (${result.steps} steps), not trained unlogged`);
+    assert.equal(summary.status, 'failed');
+    assert.match(summary.reason ?? '', /the disk is full/);
+    assert.equal(seen[seen.length - 1].type, 'run-end', 'the watcher still gets the run-end');
   });
 
   it('a run that goes NaN with onNonFinite "continue" keeps going; statistics and the UI history take the NaN', async () => {

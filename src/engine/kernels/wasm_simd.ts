@@ -368,9 +368,11 @@ function activationFunc(): Func {
   };
 }
 
-function assemble(funcs: Func[]): Uint8Array {
+function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
-  const imports = [[...utf8('env'), ...utf8('memory'), 0x02, 0x00, 0x00]];
+  // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
+  const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const imports = [[...utf8('env'), ...utf8('memory'), 0x02, ...limits]];
   const globals = [F64, F64, F32, F32, I32, I32].map(t => [
     t, 0x01, ...(t === F64 ? op.f64Const0 : t === F32 ? op.f32Const(0) : op.i32Const(0)), 0x0b,
   ]);
@@ -412,9 +414,9 @@ export interface SimdKernels {
 let compiled: object | null | undefined;
 const instances = new WeakMap<WasmMemory, SimdKernels>();
 
-/** The module's bytes (for tests). */
-export function simdModuleBytes(): Uint8Array {
-  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc()]);
+/** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
+export function simdModuleBytes(sharedMemory = false): Uint8Array {
+  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc()], sharedMemory);
 }
 
 /**

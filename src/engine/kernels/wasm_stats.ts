@@ -5,7 +5,9 @@ import { getBackend, backend } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { HistogramSpec, StatsAccumulator } from '../stats';
 import type { WasmBackend } from './backend_access';
+import { activationSumsWith, addStatisticsWith, MAX_UNITS, type StatsTables } from './simd_stats';
 import { onHeap, simdKernels } from './wasm_simd';
+import type { ActivationSums } from '../stepStats';
 
 interface Tables {
   slots: TensorInfo;
@@ -15,8 +17,6 @@ interface Tables {
   alive: TensorInfo;
 }
 
-/** Widest layer output (units) the SIMD activation statistics take; wider ones use the JS loop. */
-const MAX_UNITS = 4096;
 
 const prepared = new WeakMap<HistogramSpec, { backend: object; tables: Tables }>();
 
@@ -41,91 +41,38 @@ export function prepareWasmStatistics(spec: HistogramSpec): void {
   prepared.set(spec, { backend: wasm, tables });
 }
 
+/** The tables of a prepared layout as views on the heap now (views detach when the heap grows: take them fresh). */
+function heapTables(wasm: WasmBackend, tables: Tables): StatsTables {
+  return {
+    slotsAt: wasm.typedArrayFromHeap(tables.slots).byteOffset,
+    edgesAt: wasm.typedArrayFromHeap(tables.edges).byteOffset,
+    counts: wasm.typedArrayFromHeap(tables.counts) as Int32Array,
+    alive: wasm.typedArrayFromHeap(tables.alive) as Int32Array,
+  };
+}
+
 /**
- * acc.add(values, clipValue), with the moments and the histogram of the first n − n mod 4 values computed by
- * the SIMD kernels when `values` is a heap view and the layout was prepared. NaN/±Inf anywhere, or value
- * clipping, take the exact JS path for the whole tensor.
+ * acc.add(values, clipValue), with the moments and the histogram of the first n − n mod 8 values computed by
+ * the SIMD kernels when `values` is a heap view and the layout was prepared (simd_stats.ts).
  */
 export function addStatistics(acc: StatsAccumulator, values: Float32Array, clipValue = 0): void {
   const kernels = getBackend() === 'wasm' ? simdKernels() : undefined;
   const entry = prepared.get(acc.spec);
-  const n = values.length;
-  if (!kernels || !entry || entry.backend !== backend() || clipValue > 0 || n < 8 || !onHeap(kernels, values)) {
+  if (!kernels || !entry || entry.backend !== backend() || !onHeap(kernels, values)) {
     acc.add(values, clipValue);
     return;
   }
-  const wasm = entry.backend as WasmBackend;
-  const head = n - (n % 8); // the kernels take 8 floats (moments) and 4 (histogram) a step
-  kernels.moments(values.byteOffset, head * 4);
-  const sum = kernels.result.a.value;
-  const sumSq = kernels.result.b.value;
-  if (!Number.isFinite(sum) || !Number.isFinite(sumSq)) {
-    acc.add(values, clipValue);
-    return;
-  }
-  const min = kernels.result.min.value;
-  const max = kernels.result.max.value;
-  const zeros = kernels.result.zeros.value;
-  const counts = wasm.typedArrayFromHeap(entry.tables.counts) as Int32Array;
-  counts.fill(0);
-  const slotsAt = wasm.typedArrayFromHeap(entry.tables.slots).byteOffset;
-  const edgesAt = wasm.typedArrayFromHeap(entry.tables.edges).byteOffset;
-  kernels.histogram(values.byteOffset, head * 4, slotsAt, edgesAt, counts.byteOffset);
-  if (head < n) acc.add(values.subarray(head));
-  acc.count += head;
-  acc.finite += head;
-  acc.sum += sum;
-  acc.sumSq += sumSq;
-  acc.clippedSumSq += sumSq;
-  // f32x4.min/max order −0 below +0, as the JS loop may not: the extremes agree up to the sign of a zero.
-  if (min < acc.min) acc.min = min;
-  if (max > acc.max) acc.max = max;
-  acc.zeros += zeros;
-  const slots = acc.slots;
-  for (let k = 0; k < slots.length; k++) slots[k] += counts[k];
-}
-
-export interface ActivationSums {
-  sum: number;
-  sumSq: number;
-  zeros: number;
-  saturated: number;
-  /** Units (last axis) that were zero for every row. */
-  dead: number;
+  addStatisticsWith(kernels, heapTables(entry.backend as WasmBackend, entry.tables), acc, values, clipValue);
 }
 
 /**
- * Sums over a layer's output [rows, units] on the wasm heap for the activation statistics (trainer.ts): counts
- * y ≤ low or y ≥ high as saturated, the comparisons made against float32 bounds equivalent to the JS loop's
- * float64 ones. Undefined when it cannot run (off wasm, units not a multiple of 4, not a heap view): the
- * caller's JS loop then runs.
+ * Sums over a layer's output [rows, units] on the wasm heap for the activation statistics (trainer.ts).
+ * Undefined when it cannot run (off wasm, a shape the kernel does not take, not a heap view): the caller's JS
+ * loop then runs.
  */
 export function activationSums(values: Float32Array, units: number, spec: HistogramSpec, low: number, high: number): ActivationSums | undefined {
   const kernels = getBackend() === 'wasm' ? simdKernels() : undefined;
   const entry = prepared.get(spec);
-  if (!kernels || !entry || entry.backend !== backend() || units % 4 !== 0 || units > MAX_UNITS || values.length % units !== 0 || !onHeap(kernels, values)) return undefined;
-  const wasm = entry.backend as WasmBackend;
-  const alive = (wasm.typedArrayFromHeap(entry.tables.alive) as Int32Array).subarray(0, units);
-  alive.fill(0);
-  kernels.activation(values.byteOffset, values.length * 4, units * 4, alive.byteOffset, atOrBelow(low), atOrAbove(high));
-  let dead = 0;
-  for (let u = 0; u < units; u++) if (alive[u] === 0) dead++;
-  return { sum: kernels.result.a.value, sumSq: kernels.result.b.value, zeros: kernels.result.zeros.value, saturated: kernels.result.count.value, dead };
-}
-
-const f32 = new Float32Array(1);
-const bits = new Int32Array(f32.buffer);
-
-/** The largest float32 ≤ t: for float32 y, y ≤ t ⟺ y ≤ atOrBelow(t). NaN stays NaN (no value compares). */
-function atOrBelow(t: number): number {
-  f32[0] = t;
-  if (f32[0] > t) bits[0] += f32[0] > 0 ? -1 : 1;
-  return f32[0];
-}
-
-/** The smallest float32 ≥ t: for float32 y, y ≥ t ⟺ y ≥ atOrAbove(t). */
-function atOrAbove(t: number): number {
-  f32[0] = t;
-  if (f32[0] < t) bits[0] += f32[0] >= 0 ? 1 : -1;
-  return f32[0];
+  if (!kernels || !entry || entry.backend !== backend() || !onHeap(kernels, values)) return undefined;
+  return activationSumsWith(kernels, heapTables(entry.backend as WasmBackend, entry.tables), values, units, low, high);
 }

@@ -1,0 +1,328 @@
+// Monitoring off the training thread. The trainer copies a monitored step's gradients and layer outputs into a
+// shared slot (one memcpy, ~0.05 ms for 100k parameters) and goes on with the next step; this thread computes
+// the statistics, writes the run log, runs the diagnosis and batches the events for the watcher. On a machine
+// with a second core, watching every step then costs the training thread little more than that copy.
+//
+// Order and halting stay as on one thread: every message carries a sequence number, the thread stores the last
+// one it finished in a shared control array, and before each update the trainer waits (Atomics.wait, normally
+// not at all) until everything it posted before that step is done, then reads the halt verdict. A finding that
+// halts the run at step N therefore stops it before step N+1's update, as when the diagnosis ran inline.
+//
+// The same file is the thread's entry (the bundle dist/monitorThread.js, or out/src/engine/monitorThread.js).
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
+import type {
+  MonitorToTrainer, RawStepMessage, RecorderInit, RunEnd, RunEvent, RunSummary, SharedWasmMemory, StepEvent, StepLayout, TrainerToMonitor,
+} from '../protocol';
+import { RunRecorder, type HaltCause } from './recorder';
+import { histogramSpec, StatsAccumulator, type HistogramSpec } from './stats';
+import { activationSumsWith, addStatisticsWith, MAX_UNITS, type StatsKernels, type StatsTables } from './kernels/simd_stats';
+import { activationStatsOf, assembleStepStats, firstNonFiniteLayer, saturationBounds } from './stepStats';
+
+// The WebAssembly JS API as far as used here (the project's TypeScript libs have no WebAssembly types).
+type WasmModule = object;
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => SharedWasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+};
+
+/** Control array: [0] last finished seq, [1] halt cause (HALT_CODES index), [2] 1 when the thread failed. */
+const DONE = 0;
+const HALT = 1;
+const FAILED = 2;
+const HALT_CODES: (HaltCause | undefined)[] = [undefined, 'rule', 'nonFinite', 'log'];
+/** How long the trainer waits for the thread before calling it stuck. */
+const STUCK_MS = 60000;
+/** How often (at most) the thread hands its batch of events to the watcher. */
+const BATCH_MS = 50;
+/** The first bytes of the shared memory: the SIMD statistics' tables (two 4096-entry int32 tables, counts, alive). */
+const TABLE_BYTES = 65536;
+const PAGE = 65536;
+
+/** A shared WebAssembly memory for the tables and `floats` of slots. */
+function sharedMemory(floats: number): SharedWasmMemory {
+  const pages = Math.ceil((TABLE_BYTES + floats * 4) / PAGE);
+  return new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, 65536), shared: true });
+}
+
+export const MONITOR_THREAD_FILE = 'monitorThread.js';
+
+export type Verdict = HaltCause | 'failed';
+
+/** The trainer's side: owns the thread and the shared slots. */
+export class MonitorThread {
+  private readonly control = new Int32Array(new SharedArrayBuffer(3 * 4));
+  private seq = 0;
+  /** Shared with the thread: the statistics tables (first page), then two slots of `slotFloats` each. */
+  private memory: SharedWasmMemory;
+  private slotFloats = 0;
+  private memoryChanged = false;
+  /** Which slot the next step fills, and the seq of the step that used each slot last. */
+  private next = 0;
+  private readonly slotSeq = [0, 0];
+  private barrierSeq = 0;
+  private ended?: { resolve(s: RunSummary): void; reject(e: Error): void };
+  failure?: string;
+
+  private constructor(private readonly worker: Worker, private readonly onEvents: (events: RunEvent[]) => void) {
+    this.memory = sharedMemory(0);
+    worker.on('message', (m: MonitorToTrainer) => {
+      if (m.type === 'events') this.onEvents(m.events);
+      else if (m.type === 'ended') {
+        if (m.events.length) this.onEvents(m.events);
+        this.ended?.resolve(m.summary);
+      } else if (m.type === 'failed') this.fail(m.message);
+    });
+    worker.on('error', e => this.fail(e.message));
+    worker.on('exit', code => { if (this.ended) this.fail(`the monitor thread exited (code ${code}) before the run's summary`); });
+  }
+
+  /**
+   * Starts the thread, or says why it cannot (its script missing from a broken install, or threads off with
+   * GRADMON_MONITOR_THREAD=0): the run is then monitored on the training thread, as before. `simdModule`: the
+   * SIMD statistics module for a shared memory (wasm_simd.ts simdModuleBytes(true)); without it, JS loops.
+   */
+  static start(init: RecorderInit, layout: StepLayout, onEvents: (events: RunEvent[]) => void, simdModule?: Uint8Array): MonitorThread | string {
+    if (process.env.GRADMON_MONITOR_THREAD === '0') return 'GRADMON_MONITOR_THREAD=0';
+    const script = path.join(__dirname, MONITOR_THREAD_FILE);
+    if (!fs.existsSync(script)) return `${script} is missing`;
+    let worker: Worker;
+    try {
+      worker = new Worker(script, { workerData: { gradmonMonitor: true } });
+    } catch (e) {
+      return (e as Error).message;
+    }
+    const t = new MonitorThread(worker, onEvents);
+    const m = init.config.monitor;
+    t.send({
+      type: 'init', control: t.control.buffer as SharedArrayBuffer, memory: t.memory, recorder: init, layout,
+      histogram: { lo: m.histogramRange[0], hi: m.histogramRange[1], bins: m.histogramBins },
+      valueClip: init.config.clipping.find(c => c.mode === 'value')?.threshold ?? 0,
+      simdModule: process.env.GRADMON_SIMD === '0' ? undefined : simdModule,
+    });
+    return t;
+  }
+
+  private send(m: TrainerToMonitor): void {
+    this.worker.postMessage(m);
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+    this.ended?.reject(new Error(`the monitor thread failed: ${this.failure}`));
+    this.ended = undefined;
+  }
+
+  /** Hands an event over (in order with the steps). */
+  post(event: RunEvent): void {
+    this.send({ type: 'event', seq: ++this.seq, event });
+  }
+
+  /**
+   * The slot the next monitored step fills: at least `floats` long, free (the thread finished the step that used
+   * it last). Fill it from index 0, then `postStep`.
+   */
+  slot(floats: number): Float32Array {
+    if (floats > this.slotFloats) {
+      // A larger memory for both slots (room to grow a little: a longer sequence, a larger last batch), once
+      // the thread has finished with the old one.
+      this.waitFor(this.seq);
+      this.slotFloats = Math.ceil(floats * 1.25);
+      this.memory = sharedMemory(2 * this.slotFloats);
+      this.memoryChanged = true;
+    } else this.waitFor(this.slotSeq[this.next]);
+    return new Float32Array(this.memory.buffer, this.base(this.next) * 4, floats);
+  }
+
+  private base(slot: number): number {
+    return TABLE_BYTES / 4 + slot * this.slotFloats;
+  }
+
+  postStep(m: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory'>): void {
+    const seq = ++this.seq;
+    this.slotSeq[this.next] = seq;
+    this.send({ ...m, type: 'step', seq, base: this.base(this.next), memory: this.memoryChanged ? this.memory : undefined });
+    this.memoryChanged = false;
+    this.next = 1 - this.next;
+  }
+
+  /** Marks the start of a step: `verdict` then waits for everything posted before it. */
+  barrier(): void {
+    this.barrierSeq = this.seq;
+  }
+
+  /** After waiting for the thread to catch up with the barrier: whether the run must stop, and why. */
+  verdict(): Verdict | undefined {
+    this.waitFor(this.barrierSeq);
+    if (this.failure) return 'failed';
+    return HALT_CODES[Atomics.load(this.control, HALT)];
+  }
+
+  private waitFor(seq: number): void {
+    const since = Date.now();
+    for (;;) {
+      const done = Atomics.load(this.control, DONE);
+      if (done >= seq) return;
+      if (Atomics.load(this.control, FAILED)) {
+        this.failure ??= 'it stopped on an error (see the run log)';
+        return;
+      }
+      if (this.failure) return;
+      if (Date.now() - since > STUCK_MS) {
+        this.failure = `it did not answer for ${STUCK_MS / 1000} s`;
+        return;
+      }
+      Atomics.wait(this.control, DONE, done, 500);
+    }
+  }
+
+  /** Ends the run on the thread (summary, run-end, log closed) and stops it. */
+  async end(end: RunEnd, endedAt = new Date()): Promise<RunSummary> {
+    try {
+      if (this.failure) throw new Error(`the monitor thread failed: ${this.failure}`);
+      const summary = new Promise<RunSummary>((resolve, reject) => { this.ended = { resolve, reject }; });
+      this.send({ type: 'end', seq: ++this.seq, end, endedAt: endedAt.toISOString() });
+      return await summary;
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  /** Stops the thread without a summary. */
+  async dispose(): Promise<void> {
+    this.ended = undefined;
+    await this.worker.terminate();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The thread
+
+function runThread(): void {
+  const port = parentPort!;
+  let control: Int32Array;
+  let recorder: RunRecorder;
+  let layout: StepLayout;
+  let spec: HistogramSpec;
+  let valueClip = 0;
+  let memory: Float32Array;
+  let simd: { module: WasmModule; kernels?: StatsKernels; tables?: StatsTables } | undefined;
+  let batch: RunEvent[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = () => {
+    timer = undefined;
+    if (batch.length) port.postMessage({ type: 'events', events: batch } satisfies MonitorToTrainer);
+    batch = [];
+  };
+  const out = (e: RunEvent) => {
+    batch.push(e);
+    timer ??= setTimeout(flush, BATCH_MS);
+  };
+
+  /** A (new) shared memory: the kernels bound to it and the tables written into its first page. */
+  const useMemory = (m: SharedWasmMemory) => {
+    memory = new Float32Array(m.buffer);
+    if (!simd) return;
+    const e = new WebAssembly.Instance(simd.module, { env: { memory: m } }).exports as unknown as Omit<StatsKernels, 'result'> & Record<'a' | 'b' | 'min' | 'max' | 'zeros' | 'count', { value: number }>;
+    simd.kernels = { moments: e.moments, histogram: e.histogram, activation: e.activation, result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count } };
+    const ints = new Int32Array(m.buffer, 0, TABLE_BYTES / 4);
+    ints.set(spec.slot, 0);
+    ints.set(spec.edgeAbove, spec.slot.length);
+    const countsAt = spec.slot.length + spec.edgeAbove.length;
+    simd.tables = {
+      slotsAt: 0, edgesAt: spec.slot.length * 4,
+      counts: ints.subarray(countsAt, countsAt + spec.bins + 2),
+      alive: ints.subarray(countsAt + spec.bins + 2, countsAt + spec.bins + 2 + MAX_UNITS),
+    };
+  };
+
+  const step = (m: RawStepMessage): StepEvent => {
+    const t0 = performance.now();
+    if (m.memory) useMemory(m.memory);
+    const at = (offset: number, length: number) => memory.subarray(m.base + offset, m.base + offset + length);
+    const accumulators: StatsAccumulator[] = [];
+    let offset = 0;
+    for (const g of layout.groups) {
+      for (const v of g.variables) {
+        const acc = new StatsAccumulator(spec);
+        const values = at(offset, v.size);
+        if (simd?.kernels) addStatisticsWith(simd.kernels, simd.tables!, acc, values, valueClip);
+        else acc.add(values, valueClip);
+        accumulators.push(acc);
+        offset += v.size;
+      }
+    }
+    const activations = layout.groups.map((g, gi) => {
+      const a = m.activations[gi];
+      if (!a || !g.activation) return undefined;
+      const values = at(a.offset, a.length);
+      const [low, high] = saturationBounds(g.activation);
+      const sums = simd?.kernels ? activationSumsWith(simd.kernels, simd.tables!, values, a.units, low, high) : undefined;
+      return activationStatsOf(values, a.units, g.activation, sums);
+    });
+    const stats = assembleStepStats(layout, spec, accumulators, m.weightNorms, activations);
+    stats.statsMs = m.statsMs;
+    stats.threadMs = performance.now() - t0;
+    const origin = firstNonFiniteLayer(stats);
+    return {
+      type: 'step', step: m.step, epoch: m.epoch, loss: m.loss, accuracy: m.accuracy, learningRate: m.learningRate,
+      globalNorm: stats.globalNorm, clippedGlobalNorm: stats.clippedGlobalNorm, stats,
+      nonFinite: origin ? { step: m.step, layer: origin.layer, where: origin.where } : undefined,
+      stepMs: m.stepMs, time: m.time,
+    };
+  };
+
+  const handle = (m: TrainerToMonitor) => {
+    switch (m.type) {
+      case 'init':
+        control = new Int32Array(m.control);
+        layout = m.layout;
+        spec = histogramSpec(m.histogram.lo, m.histogram.hi, m.histogram.bins);
+        valueClip = m.valueClip;
+        recorder = new RunRecorder(m.recorder, out);
+        // SIMD when the module compiles here and the layout's bins suit its one-edge table cells (as wasm_stats.ts).
+        if (m.simdModule && !spec.slot.some(x => x < 0) && 2 * spec.slot.length * 4 + (spec.bins + 2 + MAX_UNITS) * 4 <= TABLE_BYTES) {
+          try {
+            simd = { module: new WebAssembly.Module(m.simdModule) };
+          } catch { /* no SIMD or no shared memory here: JS loops */ }
+        }
+        useMemory(m.memory);
+        return;
+      case 'event':
+      case 'step': {
+        const cause = recorder.record(m.type === 'step' ? step(m) : m.event);
+        if (cause) Atomics.store(control, HALT, HALT_CODES.indexOf(cause));
+        return;
+      }
+      case 'end': {
+        const summary = recorder.finish(m.end, new Date(m.endedAt));
+        if (timer) clearTimeout(timer);
+        const events = batch;
+        batch = [];
+        port.postMessage({ type: 'ended', summary, events } satisfies MonitorToTrainer);
+        return;
+      }
+    }
+  };
+
+  port.on('message', (m: TrainerToMonitor) => {
+    try {
+      handle(m);
+    } catch (e) {
+      if (control) Atomics.store(control, FAILED, 1);
+      port.postMessage({ type: 'failed', message: (e as Error).stack ?? String(e) } satisfies MonitorToTrainer);
+      recorder?.abandon();
+    } finally {
+      if (control && m.type !== 'init') {
+        Atomics.store(control, DONE, m.seq);
+        Atomics.notify(control, DONE);
+      }
+    }
+  });
+}
+
+if (!isMainThread && (workerData as { gradmonMonitor?: boolean } | undefined)?.gradmonMonitor) runThread();

@@ -1,0 +1,117 @@
+// Monitoring on its own thread (src/engine/monitorThread.ts) must show exactly what monitoring on the training
+// thread shows: the same statistics, findings, halts and summary, and the same run log; the watcher gets every
+// event in order. Runs on every backend (scripts/test.js), since what is copied to the thread differs.
+
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runTraining, type RunOutcome } from '../../src/engine/run';
+import { readRun } from '../../src/engine/runlog';
+import type { RunEvent, StepEvent } from '../../src/protocol';
+import { TEST_BACKEND, useTestBackend } from './helpers/engine';
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Differences between two logged runs: numbers beyond `tolerance` (relative), anything else that differs. The log
+ * keeps 7 significant digits, and sums taken in another order (SIMD lanes against one JS loop) differ in the last
+ * bits, so a number rounded to 7 digits in one log may be an integer written in full in the other.
+ */
+function differences(a: unknown, b: unknown, where = '', out: string[] = [], tolerance = 1e-6): string[] {
+  if (/(stepMs|statsMs|threadMs|time|durationMs|startedAt|endedAt|stepsPerSecond|runId|runDir)$/.test(where)) return out;
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Number.isNaN(a) && Number.isNaN(b)) return out;
+    const scale = Math.max(Math.abs(a), Math.abs(b));
+    if (a !== b && !(scale > 0 && Math.abs(a - b) / scale <= tolerance)) out.push(`${where}: ${a} vs ${b}`);
+    return out;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${where}.${k}`, out, tolerance);
+    return out;
+  }
+  if (a !== b) out.push(`${where}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  return out;
+}
+
+describe('monitor thread', function () {
+  this.timeout(120000);
+  before(async () => { await useTestBackend(); });
+  const made: string[] = [];
+  after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+  /** Trains `config` (a file of the repository or an object) with monitoring on the thread and inline. */
+  async function both(config: string | object, maxSteps?: number) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-monitor-'));
+    made.push(root);
+    let configPath: string;
+    if (typeof config === 'string') {
+      configPath = path.join(root, path.basename(config));
+      fs.copyFileSync(path.join(repo, config), configPath);
+      const data = path.join(path.dirname(path.join(repo, config)), 'data');
+      if (fs.existsSync(data)) fs.cpSync(data, path.join(root, 'data'), { recursive: true });
+    } else {
+      configPath = path.join(root, 'run.gradmon.json');
+      fs.writeFileSync(configPath, JSON.stringify(config));
+    }
+    const run = async (monitorThread: boolean) => {
+      const events: RunEvent[] = [];
+      const outcome = await runTraining({ configPath, workspaceRoot: root, backend: TEST_BACKEND, maxSteps, monitorThread, onEvent: e => events.push(e) });
+      assert.ok(outcome.ok, JSON.stringify(!outcome.ok && outcome.problems));
+      return { outcome: outcome as Extract<RunOutcome, { ok: true }>, events };
+    };
+    return { thread: await run(true), inline: await run(false) };
+  }
+
+  function assertSame(r: Awaited<ReturnType<typeof both>>) {
+    const { thread, inline } = r;
+    assert.equal(thread.outcome.summary.status, inline.outcome.summary.status);
+    assert.equal(thread.outcome.summary.reason, inline.outcome.summary.reason);
+    assert.deepEqual(differences(thread.outcome.summary, inline.outcome.summary), []);
+    // The log, line for line: every statistic the thread computed is the one computed inline.
+    const a = readRun(thread.outcome.runDir!);
+    const b = readRun(inline.outcome.runDir!);
+    assert.equal(a.events.length, b.events.length);
+    assert.deepEqual(differences(a.events, b.events).slice(0, 5), []);
+    // What the watcher got: the same events, in the same order, ending with the run-end.
+    assert.deepEqual(thread.events.map(e => e.type), inline.events.map(e => e.type));
+    assert.equal(thread.events[thread.events.length - 1].type, 'run-end');
+    return a.events.filter((e): e is StepEvent => e.type === 'step');
+  }
+
+  it('an MLP with tanh, sigmoid and ReLU layers and value clipping: same statistics, histograms and findings', async () => {
+    const steps = assertSame(await both({
+      name: 'mix', seed: 3, data: { source: 'synthetic', task: 'blobs', examples: 512, features: 12 },
+      model: [
+        { type: 'dense', units: 24, activation: 'tanh' }, { type: 'dense', units: 20, activation: 'sigmoid' },
+        { type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+      loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 0.01 },
+      clipping: [{ mode: 'value', threshold: 0.05 }, { mode: 'globalNorm', threshold: 1 }],
+      training: { epochs: 2, batchSize: 32 },
+    }));
+    const s = steps[5].stats!;
+    assert.ok(s.layers.every(l => l.grad.histogram && l.variables.length > 0), 'per-layer histograms and per-variable detail');
+    assert.ok(s.layers.filter(l => l.activation).length === 3, 'activation statistics of the three watched layers');
+    assert.ok(s.clippedGlobalNorm! <= 1 + 1e-6 && s.clippedGlobalNorm! < s.globalNorm);
+  });
+
+  it('a text LSTM (sparse Embedding gradient, sequences): same statistics', async () => {
+    assertSame(await both('examples/spam-lstm.gradmon.json', 12));
+  });
+
+  it('a run that explodes: halted at the same step for the same reason, NaN located alike', async () => {
+    const steps = assertSame(await both('test/fixtures/workspace/exploding-mlp.gradmon.json'));
+    assert.ok(steps.some(s => s.nonFinite));
+  });
+
+  it('a run that goes NaN and continues: NaN/Inf counted alike on the thread', async () => {
+    const steps = assertSame(await both({
+      name: 'nan', seed: 1, data: { source: 'synthetic', task: 'blobs', examples: 256, features: 8 },
+      model: [{ type: 'dense', units: 32, activation: 'relu', kernelInitializer: { type: 'randomNormal', stddev: 5 } }, { type: 'dense', units: 3 }],
+      loss: 'meanSquaredError', optimizer: { type: 'sgd', learningRate: 10 }, monitor: { onNonFinite: 'continue' },
+      training: { epochs: 1, batchSize: 16 },
+    }));
+    assert.ok(steps.some(s => s.stats && s.stats.layers.some(l => l.grad.nanCount + l.grad.infCount > 0)));
+  });
+});
