@@ -45,7 +45,8 @@ const PAGE = 65536;
 /** A shared WebAssembly memory for the tables and `floats` of slots. */
 function sharedMemory(floats: number): SharedWasmMemory {
   const pages = Math.ceil((TABLE_BYTES + floats * 4) / PAGE);
-  return new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, 65536), shared: true });
+  // A shared memory reserves its maximum up front: exactly what is needed (a larger one replaces it, see slot()).
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
 export const MONITOR_THREAD_FILE = 'monitorThread.js';
@@ -74,7 +75,12 @@ export class MonitorThread {
       else if (m.type === 'ended') {
         if (m.events.length) this.onEvents(m.events);
         this.ended?.resolve(m.summary);
-      } else if (m.type === 'failed') this.fail(m.message);
+        this.ended = undefined;
+      } else if (m.type === 'failed') {
+        // The stack goes to the process' stderr (the extension's output channel); the first line is the reason.
+        process.stderr.write(`gradmon monitor thread: ${m.message}\n`);
+        this.fail(m.message.split('\n')[0]);
+      }
     });
     worker.on('error', e => this.fail(e.message));
     worker.on('exit', code => { if (this.ended) this.fail(`the monitor thread exited (code ${code}) before the run's summary`); });
@@ -227,7 +233,13 @@ function runThread(): void {
   const useMemory = (m: SharedWasmMemory) => {
     memory = new Float32Array(m.buffer);
     if (!simd) return;
-    const e = new WebAssembly.Instance(simd.module, { env: { memory: m } }).exports as unknown as Omit<StatsKernels, 'result'> & Record<'a' | 'b' | 'min' | 'max' | 'zeros' | 'count', { value: number }>;
+    let e: Omit<StatsKernels, 'result'> & Record<'a' | 'b' | 'min' | 'max' | 'zeros' | 'count', { value: number }>;
+    try {
+      e = new WebAssembly.Instance(simd.module, { env: { memory: m } }).exports as unknown as typeof e;
+    } catch {
+      simd = undefined; // the JS loops give the same figures
+      return;
+    }
     simd.kernels = { moments: e.moments, histogram: e.histogram, activation: e.activation, result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count } };
     const ints = new Int32Array(m.buffer, 0, TABLE_BYTES / 4);
     ints.set(spec.slot, 0);

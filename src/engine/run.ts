@@ -179,14 +179,13 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
   if (recorder && thread !== 'turned off by the caller') {
     record({ type: 'message', level: 'info', text: `Monitoring runs on the training thread (${thread}).` });
   }
-  const trainer = new Trainer({
-    config, data, built, maxSteps: options.maxSteps, signal: options.signal,
-    offload: typeof thread === 'string' ? undefined : thread,
-    emit: e => (record(e) ? 'halt' : undefined),
-  });
-
   let result: RunEnd;
   try {
+    const trainer = new Trainer({
+      config, data, built, maxSteps: options.maxSteps, signal: options.signal,
+      offload: typeof thread === 'string' ? undefined : thread,
+      emit: e => (record(e) ? 'halt' : undefined),
+    });
     result = await trainer.run();
   } catch (e) {
     result = { status: 'failed', reason: `training failed: ${(e as Error).message}`, steps: 0, epochs: 0 };
