@@ -173,7 +173,7 @@ export class MonitorThread {
       const done = Atomics.load(this.control, DONE);
       if (done >= seq) return;
       if (Atomics.load(this.control, FAILED)) {
-        this.failure ??= 'it stopped on an error (see the run log)';
+        this.failure ??= 'it stopped on an error (its stack is in the training process\' output)';
         return;
       }
       if (this.failure) return;
