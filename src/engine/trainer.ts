@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/types';
 import type {
-  ActivationStats, NonFiniteOrigin, RawStepMessage, RunEvent, RunStatus, StepEvent, StepStats,
+  ActivationStats, NonFiniteOrigin, RawStepMessage, RunEnd, RunEvent, StepEvent, StepStats,
 } from '../protocol';
 import { describeNonFinite } from '../diagnosis/describe';
 import { clipGradients } from './clipping';
@@ -50,17 +50,8 @@ export interface StatsOffload {
   readonly failure?: string;
 }
 
-export interface TrainerResult {
-  status: RunStatus;
-  reason?: string;
-  steps: number;
-  epochs: number;
-  firstNonFinite?: NonFiniteOrigin;
-  lastLoss?: number;
-  lastAccuracy?: number;
-  lastValLoss?: number;
-  lastValAccuracy?: number;
-}
+/** How the run ended (protocol.ts RunEnd: what the recorder makes the summary from). */
+export type TrainerResult = RunEnd;
 
 /** Longest the loop runs without yielding to the event loop (so a stop request or IPC gets through). */
 const YIELD_EVERY_MS = 25;
