@@ -26,6 +26,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
+const v8 = require('v8');
 
 const root = path.resolve(__dirname, '..');
 const out = (...p) => path.join(root, 'out', 'src', ...p);
@@ -120,10 +121,14 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
   const logFile = created.eventsPath;
   const logSize = () => fs.statSync(logFile).size;
   // As the product runs it (runTraining): the recorder (log, diagnosis) on the monitor thread, or inline.
-  const init = { config, layers: built.summaries, logDir: created.dir, view: 'none' };
-  const thread = MONITORING === 'thread' ? MonitorThread.start(init, stepLayout(built, config), () => {}, simdModuleBytes(true)) : undefined;
+  // The events as the training process hands them to the extension host: thinned for the host, batched by the
+  // monitor thread, serialized as IPC's 'advanced' serialization does (v8.serialize) on the training thread.
+  const toHost = (events) => { ipcBytes += v8.serialize({ type: 'events', events }).length; };
+  let ipcBytes = 0;
+  const init = { config, layers: built.summaries, logDir: created.dir, view: 'host' };
+  const thread = MONITORING === 'thread' ? MonitorThread.start(init, stepLayout(built, config), toHost, simdModuleBytes(true)) : undefined;
   if (typeof thread === 'string') throw new Error(`${model}: the monitor thread did not start: ${thread}`);
-  const recorder = thread ? undefined : new RunRecorder(init);
+  const recorder = thread ? undefined : new RunRecorder(init, (e) => toHost([e]));
   const start = { ...prepared.start, runId: created.runId, runDir: created.dir, startedAt: new Date().toISOString() };
   if (thread) thread.post(start);
   else recorder.record(start);
@@ -237,6 +242,8 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
     // than the A/B difference).
     attributedOverhead: (on.statsMs + on.recordMs - off.statsMs - off.recordMs) / off.msPerStep.median,
     numTensorsAfter: tf.memory().numTensors,
+    // What the training process sends the extension host per step (serialized), averaged over the whole run.
+    ipcBytesPerStep: ipcBytes / Math.max(1, result.steps),
   };
 }
 

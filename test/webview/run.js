@@ -95,7 +95,7 @@ class FakeHost {
     const shown = this.view.layers?.length ? layers.filter(l => this.view.layers.includes(l)) : layers;
     const columnsFor = [...new Set([this.view.selectedLayer, ...shown].filter(Boolean))].slice(0, MAX_COLUMN_LAYERS);
     // Through JSON, as VS Code's postMessage does: NaN must already be encoded as 'NaN' by the snapshot.
-    return JSON.parse(JSON.stringify({ type: 'snapshot', run: h.snapshot({ columnsFor }), runs: this.entries(), view: { ...this.view, runId: h.runId } }));
+    return JSON.parse(JSON.stringify({ type: 'snapshot', run: h.snapshot({ columnsFor, forPanel: true }), runs: this.entries(), view: { ...this.view, runId: h.runId } }));
   }
 
   async sendPanel() {
