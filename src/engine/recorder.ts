@@ -38,7 +38,10 @@ export class RunRecorder {
       if (!this.halt && e.type === 'step' && e.nonFinite && this.init.config.monitor.onNonFinite === 'halt') {
         this.halt = { cause: 'nonFinite', reason: `${describeNonFinite(e.nonFinite)} (monitor.onNonFinite is "halt")` };
       }
-      if (!this.halt && this.monitor.shouldHalt()) this.halt = { cause: 'rule', reason: RULE_HALT };
+      if (!this.halt && this.monitor.shouldHalt()) {
+        const finding = this.monitor.findings().find(f => f.kind === 'nonFinite');
+        this.halt = { cause: 'rule', reason: finding ? `${finding.title} (monitor.onNonFinite is "halt")` : RULE_HALT };
+      }
     }
     // A run whose log cannot be written stops: training silently unlogged would lose the user's results.
     if (this.logError && this.halt?.cause !== 'log') this.halt = { cause: 'log', reason: this.logError.message };
