@@ -1,6 +1,7 @@
 // The custom training loop: micro-batches with gradient accumulation, clipping, the optimizer step and
 // constraints; every `monitor.every` steps (and at the first non-finite value) per-layer statistics read back
-// from the backend in one pass. Emits typed run events; knows nothing of logs, UIs or diagnosis.
+// from the backend in one pass, here or (with an offload) on the monitor thread from one copy. Emits typed run
+// events; knows nothing of logs, UIs or diagnosis, only whether whoever watches asks it to halt.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/types';
