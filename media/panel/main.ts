@@ -439,7 +439,13 @@ function renderHeader(r: RunSnapshot): void {
   setText(backendHint, b?.hint ?? '');
   show(backendHint, !!b?.hint);
   const epochs = r.stepsPerEpoch ? Math.ceil(r.totalSteps / r.stepsPerEpoch) : 0;
-  setText(progress, `Step ${stepsDone(r)} / ${r.totalSteps} · epoch ${r.epoch + 1}${epochs ? ` / ${epochs}` : ''} · ${formatNumber(r.stepsPerSecond, 3)} steps/s`);
+  const cost = r.monitoringCost;
+  setText(progress, `Step ${stepsDone(r)} / ${r.totalSteps} · epoch ${r.epoch + 1}${epochs ? ` / ${epochs}` : ''} · ${formatNumber(r.stepsPerSecond, 3)} steps/s` +
+    (cost ? ` · watching: ${formatPercent(cost.trainingMs / cost.stepMs)} of a step` : ''));
+  setAttr(progress, 'title', cost
+    ? `Per monitored step: ${formatNumber(cost.trainingMs, 2)} ms of ${formatNumber(cost.stepMs, 3)} ms on the training thread` +
+      (cost.threadMs !== undefined ? `; the statistics, run log and diagnosis on the monitor thread (${formatNumber(cost.threadMs, 2)} ms of statistics), off the training thread` : '; statistics, run log and diagnosis on the training thread')
+    : undefined);
   const origin = r.firstNonFinite;
   show(nonFinite, !!origin);
   if (origin) {

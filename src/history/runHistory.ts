@@ -172,6 +172,11 @@ export interface RunSnapshot {
   totalSteps: number;
   stepsPerEpoch: number;
   stepsPerSecond: number;
+  /**
+   * What watching costs, per monitored step, averaged over the last ~20 (ms): on the training thread (copies or
+   * statistics), on the monitor thread (statistics, off the training thread), and the whole step.
+   */
+  monitoringCost?: { trainingMs: number; threadMs?: number; stepMs: number };
   lastLoss?: Num;
   lastAccuracy?: number;
   loss: SeriesData;
@@ -242,6 +247,7 @@ export class RunHistory {
   histogramBins = 64;
   private readonly layers = new Map<string, LayerTrack>();
   private lastStepTime?: number;
+  private monitoringCost?: { trainingMs: number; threadMs?: number; stepMs: number };
   /** Bumped on every change: consumers re-render only when it moved. */
   version = 0;
 
@@ -291,6 +297,11 @@ export class RunHistory {
           this.stepsPerSecond = this.stepsPerSecond ? 0.9 * this.stepsPerSecond + 0.1 * rate : rate;
         } else if (!this.stepsPerSecond && e.stepMs > 0) this.stepsPerSecond = 1000 / e.stepMs;
         this.lastStepTime = e.time;
+        if (e.stats && e.stepMs > 0) {
+          const m = this.monitoringCost;
+          const avg = (a: number | undefined, x: number | undefined) => (x === undefined ? a : a === undefined ? x : 0.95 * a + 0.05 * x);
+          this.monitoringCost = { trainingMs: avg(m?.trainingMs, e.stats.statsMs)!, threadMs: avg(m?.threadMs, e.stats.threadMs), stepMs: avg(m?.stepMs, e.stepMs)! };
+        }
         for (const l of e.stats?.layers ?? []) this.applyLayer(e.step, l);
         break;
       case 'validation':
@@ -391,6 +402,7 @@ export class RunHistory {
       startedAt: this.startedAt, endedAt: this.endedAt,
       step: this.step, epoch: this.epoch, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch,
       stepsPerSecond: this.stepsPerSecond,
+      monitoringCost: this.monitoringCost && { ...this.monitoringCost },
       lastLoss: this.lastLoss === undefined ? undefined : enc(this.lastLoss), lastAccuracy: this.lastAccuracy,
       loss: this.loss.toJSON(), accuracy: this.accuracy.toJSON(),
       validation: this.validation.map(v => ({ step: v.step, loss: enc(v.loss), accuracy: v.accuracy })),

@@ -34,6 +34,21 @@ const start: RunEvent = {
 };
 
 describe('run history', () => {
+  it('reports what watching costs: training-thread and monitor-thread time per monitored step, averaged', () => {
+    const h = new RunHistory();
+    h.apply(start);
+    assert.equal(h.snapshot().monitoringCost, undefined, 'nothing before a monitored step');
+    // Unmonitored steps (no stats) do not count; monitored ones at 0.1 ms of 5 ms, then a slower phase.
+    for (let i = 0; i < 50; i++) h.apply(i % 2 ? { ...step(i, 1), stats: undefined } : { ...step(i, 1), stats: { ...step(i, 1).stats!, threadMs: 0.4 } });
+    let c = h.snapshot().monitoringCost!;
+    assert.ok(Math.abs(c.trainingMs - 0.1) < 1e-12 && Math.abs(c.stepMs - 5) < 1e-12 && Math.abs(c.threadMs! - 0.4) < 1e-12, JSON.stringify(c));
+    for (let i = 50; i < 400; i++) h.apply({ ...step(i, 1), stepMs: 10, stats: { ...step(i, 1).stats!, statsMs: 0.3 } });
+    c = h.snapshot().monitoringCost!;
+    // An exponential average: after 350 steps at the new figures it has forgotten the old ones.
+    assert.ok(Math.abs(c.trainingMs - 0.3) < 1e-6 && Math.abs(c.stepMs - 10) < 1e-6, JSON.stringify(c));
+    assert.ok(Math.abs(c.threadMs! - 0.4) < 1e-12, 'the monitor thread figure stays what it last was when later steps have none');
+  });
+
   it('a series stays within capacity and keeps a spike through every merge', () => {
     const s = new Series(64);
     for (let i = 0; i < 10000; i++) s.push(i, i === 7777 ? 1e6 : 1);

@@ -271,6 +271,12 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     assert(hint.includes('tfjs-node'), `backend hint shown when native is missing: ${hint}`);
     const progress = await text(page, '.progress');
     assert(progress.includes(`Step ${explodeSnap.step + 1} / ${explodeSnap.totalSteps}`) && progress.includes('steps/s'), `progress: ${progress}`);
+    // What watching costs, from the steps' own timings (the fixture runs were monitored every step).
+    const cost = explodeSnap.monitoringCost;
+    assert(cost && cost.trainingMs > 0 && cost.stepMs > cost.trainingMs, `monitoring cost in the snapshot: ${JSON.stringify(cost)}`);
+    const f = cost.trainingMs / cost.stepMs;
+    const expected = `watching: ${f < 0.001 ? '<0.1' : (100 * f).toFixed(f < 0.1 ? 1 : 0)}% of a step`;
+    assert(progress.includes(expected), `progress shows the watching cost (${expected}): ${progress}`);
     const nf = page.locator('.run-header .nonfinite');
     const nfText = await nf.innerText();
     assert(nfText.includes(`step ${explodeSnap.firstNonFinite.step}`) && nfText.includes(explodeSnap.firstNonFinite.layer), `first non-finite: ${nfText}`);
