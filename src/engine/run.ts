@@ -142,6 +142,11 @@ export async function prepareRun(options: RunOptions): Promise<
   };
 }
 
+/** The run log cannot be written: said against the workspace (no config key is at fault). */
+function logUnwritable(workspaceRoot: string, e: unknown): RunOutcome {
+  return { ok: false, stage: 'log', problems: [{ file: workspaceRoot, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'log/unwritable', message: (e as Error).message, jsonPath: [] }] };
+}
+
 export async function runTraining(options: RunOptions): Promise<RunOutcome> {
   const prepared = await prepareRun(options);
   if (!prepared.ok) return prepared;
@@ -159,7 +164,7 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
       runId = log.runId;
     } catch (e) {
       built.dispose();
-      return { ok: false, stage: 'log', problems: [{ file: workspaceRoot, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'log/unwritable', message: (e as Error).message, jsonPath: [] }] };
+      return logUnwritable(workspaceRoot, e);
     }
   }
   const start: RunStartEvent = { ...prepared.start, runId, runDir: logDir, startedAt: new Date().toISOString() };
@@ -173,7 +178,14 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
   // Monitoring on its own thread when it can (see monitorThread.ts), else here.
   const layout = stepLayout(built, config);
   const thread = options.monitorThread === false ? 'turned off by the caller' : MonitorThread.start(init, layout, watch, simdModuleBytes(true));
-  const recorder = typeof thread === 'string' ? new RunRecorder(init, e => watch([e])) : undefined;
+  let recorder: RunRecorder | undefined;
+  try {
+    if (typeof thread === 'string') recorder = new RunRecorder(init, e => watch([e]));
+  } catch (e) {
+    // The run folder was just created: it vanishing or becoming unwritable in between is rare, but reported alike.
+    built.dispose();
+    return logUnwritable(workspaceRoot, e);
+  }
   const record = (e: RunEvent) => (typeof thread === 'string' ? recorder!.record(e) : (thread.post(e), undefined));
   record(start);
   if (recorder && thread !== 'turned off by the caller') {
