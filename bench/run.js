@@ -88,9 +88,7 @@ async function throughputChild(backend) {
   const { prepareRun } = require(out('engine', 'run.js'));
   const { RunLogWriter } = require(out('engine', 'runlog.js'));
   const { Trainer, stepLayout } = require(out('engine', 'trainer.js'));
-  const { RunRecorder } = require(out('engine', 'recorder.js'));
-  const { MonitorThread } = require(out('engine', 'monitorThread.js'));
-  const { simdModuleBytes } = require(out('engine', 'kernels', 'wasm_simd.js'));
+  const { startMonitoring } = require(out('engine', 'run.js'));
   const tf = require('@tensorflow/tfjs-core');
   const results = {};
   const logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-bench-'));
@@ -98,7 +96,7 @@ async function throughputChild(backend) {
     for (const model of MODELS) {
       const prepared = await prepareRun({ configPath: path.join(__dirname, 'configs', `${model}.gradmon.json`), workspaceRoot: root, backend });
       if (!prepared.ok) throw new Error(`${model}: ${prepared.problems.map(p => p.message).join('; ')}`);
-      results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorder, MonitorThread, stepLayout, simdModuleBytes, tf, logRoot });
+      results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, startMonitoring, stepLayout, tf, logRoot });
       prepared.built.dispose();
       const r = results[model];
       process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.overhead).toFixed(1)}%\n`);
@@ -110,7 +108,7 @@ async function throughputChild(backend) {
   }
 }
 
-async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorder, MonitorThread, stepLayout, simdModuleBytes, tf, logRoot }) {
+async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonitoring, stepLayout, tf, logRoot }) {
   const { built, data } = prepared;
   const OFF = 2 ** 30; // monitor.every beyond any run: statistics at step 0 only, which the warm-up takes
   // The trainer reads monitor.every at each step, so switching it between blocks switches monitoring.
@@ -126,12 +124,9 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
   const toHost = (events) => { ipcBytes += v8.serialize({ type: 'events', events }).length; };
   let ipcBytes = 0;
   const init = { config, layers: built.summaries, logDir: created.dir, view: 'host' };
-  const thread = MONITORING === 'thread' ? MonitorThread.start(init, stepLayout(built, config), toHost, simdModuleBytes(true)) : undefined;
-  if (typeof thread === 'string') throw new Error(`${model}: the monitor thread did not start: ${thread}`);
-  const recorder = thread ? undefined : new RunRecorder(init, (e) => toHost([e]));
-  const start = { ...prepared.start, runId: created.runId, runDir: created.dir, startedAt: new Date().toISOString() };
-  if (thread) thread.post(start);
-  else recorder.record(start);
+  const monitoring = startMonitoring(init, stepLayout(built, config), toHost, MONITORING === 'thread');
+  if (monitoring.inlineBecause) throw new Error(`${model}: the monitor thread did not start: ${monitoring.inlineBecause}`);
+  monitoring.record({ ...prepared.start, runId: created.runId, runDir: created.dir, startedAt: new Date().toISOString() });
 
   // Schedule: warm-up on and off, a probe of the step time, then timed blocks in ABBA order.
   const blocks = [];
@@ -167,11 +162,11 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
   let warmSteps = 0;
   const trainer = new Trainer({
     config, data, built, signal: controller.signal, maxSteps: Number.MAX_SAFE_INTEGER,
-    offload: thread,
+    offload: monitoring.offload,
     emit: (e) => {
-      if (thread) return void thread.post(e);
+      // Inline: the log and the diagnosis; with the thread: handing the event over.
       const t0 = performance.now();
-      const halt = recorder.record(e);
+      const halt = monitoring.record(e);
       current.recordMs += performance.now() - t0;
       return halt ? 'halt' : undefined;
     },
@@ -193,8 +188,7 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
     },
   });
   const result = await trainer.run();
-  if (thread) await thread.end(result);
-  else recorder.finish(result);
+  await monitoring.end(result);
   if (result.status !== 'stopped') throw new Error(`${model}: the benchmark run ended early: ${result.status} ${result.reason ?? ''}`);
 
   const side = (mode) => {
@@ -212,7 +206,7 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, RunRecorde
       stepsPerBlock: bs[0]?.steps,
       // Per step, averaged, on the training thread: statsMs is the trainer's own count (reading back and computing
       // statistics inline; with the monitor thread, copying them to it); recordMs the log and the diagnosis when
-      // they run inline (with the thread they run there, off the training thread).
+      // they run inline, handing the events over when they run on the thread.
       statsMs: per('statsMs'),
       recordMs: per('recordMs'),
       trainerMs: per('trainerMs'),
@@ -422,7 +416,7 @@ function printTables(report) {
   console.log(`time, all threads (what the monitoring costs the machine, robust to a busy one); timed: the monitoring work timed on the`);
   console.log(`training thread over the off step time; /torch: monitoring-on steps/s over PyTorch's best thread count. Monitoring: ${report.options.monitoring ?? 'inline'}.`);
   console.log('\nPer step with monitoring on, on the training thread (ms): statistics (inline: read-backs + one-pass stats; thread: the copies');
-  console.log('handed over + weight norms), record (run log + diagnosis, when inline); bytes logged per step');
+  console.log('handed over + weight norms), record (inline: run log + diagnosis; thread: handing the events over); bytes logged per step');
   for (const b of report.backends) {
     for (const model of MODELS) {
       const r = b.models?.[model];

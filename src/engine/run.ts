@@ -5,14 +5,14 @@ import * as path from 'path';
 import { analyzeConfigFile, type ConfigAnalysis, type ConfigProblem } from '../config';
 import { memoryProblem } from '../config/semantic';
 import type { BackendChoice, ResolvedConfig } from '../config/types';
-import type { EventView, Finding, JsonPath, RunEnd, RunEvent, RunStartEvent, RunSummary, Severity } from '../protocol';
+import type { EventView, Finding, JsonPath, RecorderInit, RunEnd, RunEvent, RunStartEvent, RunSummary, Severity, StepLayout } from '../protocol';
 import { quietly, selectBackend } from './backend';
 import { loadDataset } from './data';
 import { DataError, type Dataset } from './data/types';
 import { buildModel, checkModelAgainstData, ModelDataError, type BuiltModel } from './model';
 import { simdModuleBytes } from './kernels/wasm_simd';
 import { MonitorThread } from './monitorThread';
-import { RunRecorder } from './recorder';
+import { RunRecorder, type HaltCause } from './recorder';
 import { RunLogWriter } from './runlog';
 import { planSteps, stepLayout, Trainer } from './trainer';
 
@@ -142,6 +142,30 @@ export async function prepareRun(options: RunOptions): Promise<
   };
 }
 
+/** Where a run's events go after the trainer: the recorder on the monitor thread, or on this one. */
+export interface Monitoring {
+  /** Hands an event over; inline, also says whether the run must halt (on the thread, the offload's verdict does). */
+  record(e: RunEvent): HaltCause | undefined;
+  /** For the trainer: monitored steps go to the thread through it (absent inline). */
+  offload?: MonitorThread;
+  /** Why monitoring runs on the training thread, when it does not run on its own (undefined: on the thread, or
+   *  inline because the caller asked). */
+  inlineBecause?: string;
+  /** The run's end: summary, run-end event, log closed. */
+  end(result: RunEnd): Promise<RunSummary>;
+}
+
+/**
+ * Starts monitoring a run as runTraining does (the benchmark too): on its own thread unless `thread` is false or
+ * the thread cannot start. Throws when the inline recorder cannot open the run log.
+ */
+export function startMonitoring(init: RecorderInit, layout: StepLayout, watch: (events: RunEvent[]) => void, thread = true): Monitoring {
+  const started = thread ? MonitorThread.start(init, layout, watch, simdModuleBytes(true)) : undefined;
+  if (typeof started === 'object') return { record: e => (started.post(e), undefined), offload: started, end: r => started.end(r) };
+  const recorder = new RunRecorder(init, e => watch([e]));
+  return { record: e => recorder.record(e), inlineBecause: started, end: async r => recorder.finish(r) };
+}
+
 /** The run log cannot be written: said against the workspace (no config key is at fault). */
 function logUnwritable(workspaceRoot: string, e: unknown): RunOutcome {
   return { ok: false, stage: 'log', problems: [{ file: workspaceRoot, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'log/unwritable', message: (e as Error).message, jsonPath: [] }] };
@@ -169,34 +193,30 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
   }
   const start: RunStartEvent = { ...prepared.start, runId, runDir: logDir, startedAt: new Date().toISOString() };
   const view = options.view ?? (options.onEvent || options.onEvents ? 'all' : 'none');
-  const init = { config, layers: built.summaries, logDir, view };
+  const init: RecorderInit = { config, layers: built.summaries, logDir, view };
   const watch = (events: RunEvent[]) => {
     options.onEvents?.(events);
     if (options.onEvent) for (const e of events) options.onEvent(e);
   };
 
-  // Monitoring on its own thread when it can (see monitorThread.ts), else here.
-  const layout = stepLayout(built, config);
-  const thread = options.monitorThread === false ? 'turned off by the caller' : MonitorThread.start(init, layout, watch, simdModuleBytes(true));
-  let recorder: RunRecorder | undefined;
+  let monitoring: Monitoring;
   try {
-    if (typeof thread === 'string') recorder = new RunRecorder(init, e => watch([e]));
+    monitoring = startMonitoring(init, stepLayout(built, config), watch, options.monitorThread);
   } catch (e) {
     // The run folder was just created: it vanishing or becoming unwritable in between is rare, but reported alike.
     built.dispose();
     return logUnwritable(workspaceRoot, e);
   }
-  const record = (e: RunEvent) => (typeof thread === 'string' ? recorder!.record(e) : (thread.post(e), undefined));
-  record(start);
-  if (recorder && thread !== 'turned off by the caller') {
-    record({ type: 'message', level: 'info', text: `Monitoring runs on the training thread (${thread}).` });
+  monitoring.record(start);
+  if (monitoring.inlineBecause) {
+    monitoring.record({ type: 'message', level: 'info', text: `Monitoring runs on the training thread (${monitoring.inlineBecause}).` });
   }
   let result: RunEnd;
   try {
     const trainer = new Trainer({
       config, data, built, maxSteps: options.maxSteps, signal: options.signal,
-      offload: typeof thread === 'string' ? undefined : thread,
-      emit: e => (record(e) ? 'halt' : undefined),
+      offload: monitoring.offload,
+      emit: e => (monitoring.record(e) ? 'halt' : undefined),
     });
     result = await trainer.run();
   } catch (e) {
@@ -205,20 +225,17 @@ export async function runTraining(options: RunOptions): Promise<RunOutcome> {
     built.dispose();
   }
   let summary: RunSummary;
-  if (recorder) summary = recorder.finish(result);
-  else {
-    try {
-      summary = await (thread as MonitorThread).end(result);
-    } catch (e) {
-      // The log then reads as a crashed run (no summary): every step the thread finished is in it.
-      const now = new Date();
-      summary = {
-        runId, name: config.name, status: 'failed', reason: (e as Error).message, backend: start.backend.name,
-        steps: result.steps, epochs: result.epochs, layers: [], findings: [], startedAt: start.startedAt, endedAt: now.toISOString(),
-        durationMs: now.getTime() - Date.parse(start.startedAt), stepsPerSecond: 0,
-      };
-      watch([{ type: 'run-end', summary }]);
-    }
+  try {
+    summary = await monitoring.end(result);
+  } catch (e) {
+    // The monitor thread failed: the log then reads as a crashed run (no summary), every step it finished in it.
+    const now = new Date();
+    summary = {
+      runId, name: config.name, status: 'failed', reason: (e as Error).message, backend: start.backend.name,
+      steps: result.steps, epochs: result.epochs, layers: [], findings: [], startedAt: start.startedAt, endedAt: now.toISOString(),
+      durationMs: now.getTime() - Date.parse(start.startedAt), stepsPerSecond: 0,
+    };
+    watch([{ type: 'run-end', summary }]);
   }
   return { ok: true, summary, runDir: logDir };
 }
