@@ -20,6 +20,8 @@ export class RunRecorder {
   logError?: RunLogError;
   halt?: { cause: HaltCause; reason: string };
   start?: RunStartEvent;
+  /** When the host last got a step with its layer histograms (view 'host'). */
+  private lastHistogramAt = 0;
 
   constructor(private readonly init: RecorderInit, private readonly out: (e: RunEvent) => void = () => {}) {
     this.monitor = createMonitor(init.config, init.layers);
@@ -59,7 +61,12 @@ export class RunRecorder {
     }
     this.tracker.observe(e);
     if (this.init.view === 'all') this.out(e);
-    else if (this.init.view === 'host') this.out(forHost(e));
+    else if (this.init.view === 'host') {
+      const now = Date.now();
+      const withHistograms = e.type === 'step' && e.stats !== undefined && (e.nonFinite !== undefined || now - this.lastHistogramAt >= 1000 / HOST_HISTOGRAMS_PER_SECOND);
+      if (withHistograms) this.lastHistogramAt = now;
+      this.out(forHost(e, withHistograms));
+    }
   }
 
   /** Ends the run: the summary, its run-end event, the summary file; closes the log. */
@@ -112,17 +119,15 @@ export class RunRecorder {
 
 /** Histograms per second the host gets at most: its views downsample anyway, and each is heavy to copy. */
 const HOST_HISTOGRAMS_PER_SECOND = 20;
-let lastHistogramAt = 0;
 
 /**
- * What the extension host needs of a step: every step's scalars and per-layer figures, layer histograms at most
- * HOST_HISTOGRAMS_PER_SECOND times a second (always at a non-finite step), no per-variable detail (the run log
- * keeps all of it). Keeps the host responsive whatever the step rate and the layer count.
+ * What the extension host needs of a step: every step's scalars and per-layer figures, the layer histograms when
+ * `withHistograms` (the recorder lets them through at most HOST_HISTOGRAMS_PER_SECOND times a second, always at a
+ * non-finite step), no per-variable detail (the run log keeps all of it). Keeps the host responsive whatever the
+ * step rate and the layer count.
  */
-export function forHost(event: RunEvent, now = Date.now()): RunEvent {
+export function forHost(event: RunEvent, withHistograms: boolean): RunEvent {
   if (event.type !== 'step' || !event.stats) return event;
-  const withHistograms = event.nonFinite !== undefined || now - lastHistogramAt >= 1000 / HOST_HISTOGRAMS_PER_SECOND;
-  if (withHistograms) lastHistogramAt = now;
   return {
     ...event,
     stats: {
