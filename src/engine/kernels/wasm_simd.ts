@@ -125,16 +125,16 @@ interface Func {
 }
 
 /**
- * `for (i = 0; i < end; i += step) body`, i and end being i32 locals (byte offsets): the loop shape of every
- * kernel here.
+ * `for (i = 0; i < end; i += step) body`, i and end being i32 locals (byte offsets), step a constant or
+ * `{ local }` (an i32 local): the loop shape of every kernel here.
  */
-function forLoop(i: number, end: number, step: number, body: number[][]): number[][] {
+function forLoop(i: number, end: number, step: number | { local: number }, body: number[][]): number[][] {
   return [
     op.i32Const(0), op.set(i),
     op.block, op.loop,
     op.get(i), op.get(end), op.i32GeU, op.brIf(1),
     ...body,
-    op.get(i), op.i32Const(step), op.i32Add, op.set(i),
+    op.get(i), typeof step === 'number' ? op.i32Const(step) : op.get(step.local), op.i32Add, op.set(i),
     op.br(0),
     op.end, op.end,
   ];
@@ -355,13 +355,7 @@ function activationFunc(): Func {
       op.i32Const(0), op.i32x4Splat, op.set(ZC), op.i32Const(0), op.i32x4Splat, op.set(SC),
       op.get(LOW), op.f32x4Splat, op.set(VLOW), op.get(HIGH), op.f32x4Splat, op.set(VHIGH), op.f32Const(0), op.f32x4Splat, op.set(ZERO),
       // for (r = 0; r < bytes; r += rowBytes) for (c = 0; c < rowBytes; c += 16)
-      op.i32Const(0), op.set(R),
-      op.block, op.loop,
-      op.get(R), op.get(BYTES), op.i32GeU, op.brIf(1),
-      ...rowLoop,
-      op.get(R), op.get(ROW), op.i32Add, op.set(R),
-      op.br(0),
-      op.end, op.end,
+      ...forLoop(R, BYTES, { local: ROW }, rowLoop),
       ...storeSum(SUM, G_A), ...storeSum(SQ, G_B),
       ...laneSum(ZC), op.globalSet(G_ZEROS), ...laneSum(SC), op.globalSet(G_COUNT),
     ],
