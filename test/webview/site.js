@@ -22,6 +22,8 @@ async function buildWebviews(outDir) {
     });
     fs.copyFileSync(path.join(root, 'media', name, `${name}.css`), path.join(outDir, `${name}.css`));
   }
+  // Both sheets @import the shared one from beside them, as in dist/media.
+  fs.copyFileSync(path.join(root, 'media', 'shared', 'common.css'), path.join(outDir, 'common.css'));
   fs.writeFileSync(path.join(outDir, 'fake-vscode.js'), FAKE_VSCODE);
 }
 
