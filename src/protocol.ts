@@ -462,7 +462,11 @@ export type PanelToHost =
   | { type: 'exportPng'; chart: string; dataUrl: string }
   | { type: 'command'; command: 'stop' | 'train' | 'export' }
   /** Rendering cost of the last snapshot, for the responsiveness benchmark. */
-  | { type: 'rendered'; ms: number; layers: number; points: number };
+  /**
+   * A snapshot drawn: `ms` is the script (taking it in, charts, DOM); `frameMs` runs on to the end of the frame that
+   * shows it (style, layout, paint and canvas rasterization on the webview's main thread included).
+   */
+  | { type: 'rendered'; ms: number; frameMs: number; layers: number; points: number };
 
 /** The sidebar's model: the current run without the heavy parts (no histograms or distribution columns). */
 export interface SidebarModel {

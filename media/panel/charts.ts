@@ -13,7 +13,8 @@ import {
 import type { HeatColumn, Histogram, RunSnapshot, SeriesData } from '../shared/types';
 import { dec } from '../../src/history/runHistory';
 import { formatNumber, formatPercent } from '../shared/format';
-import { layerColor, withAlpha, type Theme } from '../shared/theme';
+import { layerColor, mix, parseColor, withAlpha, type Theme } from '../shared/theme';
+import { LineRaster, rgbaOf } from './lineRaster';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, LogarithmicScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -85,55 +86,78 @@ export interface LayerLine {
 const layerLinesOf = new WeakMap<Chart, LayerLine[]>();
 
 /**
- * Draws the layers' norm lines straight onto the canvas, under the datasets. Chart.js keeps an element per
- * point and resolves options per dataset on every update: for 50 layers × 512 points that alone took most of
- * a frame, while stroking the same lines takes about 2 ms. The selected layer stays a real dataset (tooltip,
- * band), as do the global norms and markers; hovering or clicking another layer's line is handled by
+ * Draws the layers' norm lines under the datasets. Chart.js keeps an element per point and resolves options
+ * per dataset on every update: for 50 layers × 512 points that alone took most of a frame. Stroking them as
+ * canvas paths was cheap to record but cost ~45 ms per snapshot to rasterize without a GPU, so the lines go
+ * through LineRaster into one image (lineRaster.ts). The selected layer stays a real dataset (antialiased,
+ * tooltip, band), as do the global norms and markers; hovering or clicking another layer's line is handled by
  * NormsChart.layerAt.
  */
+const rasters = new WeakMap<Chart, { raster: LineRaster; canvas: HTMLCanvasElement; image?: ImageData }>();
+const colours = new Map<string, { r: number; g: number; b: number; a: number }>();
+
+/** A CSS colour as RGBA, through the canvas's own parsing for the forms rgbaOf does not read. */
+function colourOf(ctx: CanvasRenderingContext2D, color: string): { r: number; g: number; b: number; a: number } {
+  let c = colours.get(color);
+  if (!c) {
+    c = rgbaOf(color);
+    if (!c) {
+      ctx.save();
+      ctx.fillStyle = '#000';
+      ctx.fillStyle = color;
+      c = rgbaOf(String(ctx.fillStyle)) ?? { r: 128, g: 128, b: 128, a: 1 };
+      ctx.restore();
+    }
+    if (colours.size > 512) colours.clear();
+    colours.set(color, c);
+  }
+  return c;
+}
+
 const layerLinesPlugin: Plugin = {
   id: 'gradmonLayerLines',
   beforeDatasetsDraw(chart) {
     const lines = layerLinesOf.get(chart);
     if (!lines?.length) return;
     const { left, right, top, bottom } = chart.chartArea;
+    const dpr = chart.currentDevicePixelRatio || 1;
+    const width = Math.round((right - left) * dpr);
+    const height = Math.round((bottom - top) * dpr);
+    if (width <= 0 || height <= 0) return;
+    let r = rasters.get(chart);
+    if (!r) {
+      r = { raster: new LineRaster(), canvas: document.createElement('canvas') };
+      rasters.set(chart, r);
+    }
+    const { raster } = r;
+    raster.reset(width, height);
     const xs = chart.scales.x;
     const ys = chart.scales.y;
-    const ctx = chart.ctx;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(left, top, right - left, bottom - top);
-    ctx.clip();
-    ctx.lineJoin = 'round';
-    // The scales' own arithmetic, inlined (a linear x and a log y): 25k getPixelForValue calls cost more.
-    const x0 = xs.getPixelForValue(xs.min);
-    const xk = (xs.getPixelForValue(xs.max) - x0) / (xs.max - xs.min || 1);
+    // The scales' own arithmetic (a linear x and a log y), in device pixels from the plot's corner.
+    const x0 = (xs.getPixelForValue(xs.min) - left) * dpr;
+    const xk = ((xs.getPixelForValue(xs.max) - xs.getPixelForValue(xs.min)) * dpr) / (xs.max - xs.min || 1);
     const lyMin = Math.log10(ys.min);
-    const y0 = ys.getPixelForValue(ys.min);
-    const yk = (ys.getPixelForValue(ys.max) - y0) / (Math.log10(ys.max) - lyMin || 1);
+    const y0 = (ys.getPixelForValue(ys.min) - top) * dpr;
+    const yk = ((ys.getPixelForValue(ys.max) - ys.getPixelForValue(ys.min)) * dpr) / (Math.log10(ys.max) - lyMin || 1);
     for (const line of lines) {
-      ctx.strokeStyle = line.color;
-      ctx.lineWidth = line.width;
-      ctx.beginPath();
-      let pen = false;
       const { steps, values } = line;
+      const px = new Float64Array(steps.length);
+      const py = new Float64Array(steps.length);
       for (let i = 0; i < steps.length; i++) {
         const v = values[i];
-        if (Number.isNaN(v)) {
-          pen = false; // a gap: NaN/Inf (marked by triangles) or an exact zero (marked on the bottom edge)
-          continue;
-        }
-        const px = x0 + (steps[i] - xs.min) * xk;
-        const py = y0 + (Math.log10(v) - lyMin) * yk;
-        if (pen) ctx.lineTo(px, py);
-        else {
-          ctx.moveTo(px, py);
-          pen = true;
-        }
+        px[i] = x0 + (steps[i] - xs.min) * xk;
+        // NaN (NaN/Inf, marked by triangles, or an exact zero, marked on the bottom edge) leaves a gap.
+        py[i] = Number.isNaN(v) ? NaN : y0 + (Math.log10(v) - lyMin) * yk;
       }
-      ctx.stroke();
+      raster.draw({ xs: px, ys: py, ...colourOf(chart.ctx, line.color), width: line.width * dpr });
     }
-    ctx.restore();
+    if (r.canvas.width !== width || r.canvas.height !== height || !r.image) {
+      r.canvas.width = width;
+      r.canvas.height = height;
+      r.image = new ImageData(raster.pixels, width, height);
+    }
+    r.canvas.getContext('2d')!.putImageData(r.image, 0, 0);
+    chart.ctx.drawImage(r.canvas, left, top, right - left, bottom - top);
   },
 };
 
@@ -294,6 +318,15 @@ function finiteRange(series: SeriesData[], acc: { lo: number; hi: number }): voi
  * Decodes a layer's norms for drawing on a log axis (NaN where nothing can be drawn) and, in the same pass,
  * widens `range` with the finite positive min/max, and collects the steps with NaN/Inf and with exact zeros.
  */
+/** A colour `t` of the way to the theme's background, opaque. */
+function towardBackground(color: string, theme: Theme, t: number): string {
+  const c = parseColor(color);
+  const bg = parseColor(theme.background);
+  if (!c || !bg) return withAlpha(color, 1 - t);
+  const [r, g, b] = mix(c, bg, t).map(Math.round);
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
 function scanNorms(s: SeriesData, range: { lo: number; hi: number }, nonFinite: Set<number>, zero: Set<number>): Float64Array {
   const n = s.steps.length;
   const values = new Float64Array(n);
@@ -356,6 +389,18 @@ export class NormsChart {
     const sel = this.chart.data.datasets.find(d => (d as LineDataset).key?.startsWith('layer:')) as LineDataset | undefined;
     if (sel) lines.push({ layer: sel.label ?? '', color: String(sel.borderColor), width: Number(sel.borderWidth), points: sel.data, selected: true });
     return lines;
+  }
+
+  /** The layer lines' own image at a device pixel of the canvas, [r, g, b, a] (for the webview tests). */
+  layerPixel(deviceX: number, deviceY: number): number[] | undefined {
+    const r = rasters.get(this.chart);
+    const dpr = this.chart.currentDevicePixelRatio || 1;
+    if (!r) return undefined;
+    const x = Math.round(deviceX - this.chart.chartArea.left * dpr);
+    const y = Math.round(deviceY - this.chart.chartArea.top * dpr);
+    if (x < 0 || y < 0 || x >= r.raster.width || y >= r.raster.height) return undefined;
+    const q = (y * r.raster.width + x) * 4;
+    return [...r.raster.pixels.subarray(q, q + 4)];
   }
 
   /** The layer line within a few pixels of a point on the canvas (CSS pixels), for hover and click. */
@@ -428,8 +473,9 @@ export class NormsChart {
         d.order = 1;
         wanted.push(d);
       } else {
-        // With a layer selected the others step back, so the selected one reads above 50 lines.
-        lines.push({ layer: layer.name, color: selected ? withAlpha(color, 0.5) : color, width: 1.2 * theme.lineScale, steps: norm.steps, values: scanned[k] });
+        // With a layer selected the others step back (halfway to the background, opaque: overlapping lines
+        // cover rather than blend, which the raster does without blending), so the selected one reads above 50.
+        lines.push({ layer: layer.name, color: selected ? towardBackground(color, theme, 0.5) : color, width: 1.2 * theme.lineScale, steps: norm.steps, values: scanned[k] });
       }
     });
     layerLinesOf.set(this.chart, lines);

@@ -117,6 +117,7 @@ const heatmaps = new Heatmaps(heatmapBox, selectLayer);
   charts: { norms: norms.chart, loss: loss.chart, histogram: histogram.chart },
   histogram: () => histogram.current,
   layerLines: () => norms.layers(),
+  layerPixel: (x: number, y: number) => norms.layerPixel(x, y),
   heatmap: { info: () => heatmaps.info() },
   view: () => ({ ...view, noLayers }),
   renders: () => renders,
@@ -301,7 +302,13 @@ function frame(): void {
   }
   if (snapshot) {
     const ms = performance.now() - t0;
-    vscode.postMessage({ type: 'rendered', ms: Math.round(ms * 100) / 100, layers: run?.layers.length ?? 0, points: norms.points + loss.points });
+    const layers = run?.layers.length ?? 0;
+    const points = norms.points + loss.points;
+    // A task queued from inside the frame callback runs once that frame's rendering work is done.
+    setTimeout(() => {
+      const frameMs = performance.now() - t0;
+      vscode.postMessage({ type: 'rendered', ms: Math.round(ms * 100) / 100, frameMs: Math.round(frameMs * 100) / 100, layers, points });
+    }, 0);
   }
 }
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The gradient panel's cost per snapshot on a synthetic 50-layer × 64-bin run (series up to 512 points, 8 layers
+// of distribution columns), in Debian's headless Chromium without GPU, as a webview gets it in code-server or a
+// remote desktop: the script, the time to the end of the frame that shows it, and the main thread's CPU time
+// (message, script, layout, paint, canvas rasterization). Runs the render-time part of test/webview/run.js and
+// writes its figures to bench/results/. Target (issue 6): panel update ≤ 16 ms.
+// Usage: node bench/panel-render.js [--repeat N]     (needs node test/harness/install.js for Chromium)
+'use strict';
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const repeat = Number(process.argv[process.argv.indexOf('--repeat') + 1]) || 1;
+const runs = [];
+for (let i = 0; i < repeat; i++) {
+  const r = spawnSync(process.execPath, [path.join(root, 'test', 'webview', 'run.js'), '--grep', '^render time'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const file = path.join(root, 'test-results', 'webview', 'render-times.json');
+  if (r.status !== 0 || !fs.existsSync(file)) {
+    console.error(r.stdout.split('\n').slice(-30).join('\n'));
+    console.error('bench: the render-time run failed');
+    process.exit(1);
+  }
+  runs.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+}
+const f = x => (Number.isFinite(x) ? x.toFixed(1) : '—');
+console.log(`\nPanel time per snapshot, 50 layers × 64 bins (${os.cpus().length} cores, ${os.cpus()[0].model}; ms, median [p95])`);
+console.log('phase                                      script          to frame end    main-thread CPU');
+for (const run of runs) {
+  for (const e of run.report) {
+    console.log(`${e.phase.padEnd(41)}  ${`${f(e.median)} [${f(e.p95)}]`.padEnd(14)}  ${`${f(e.frameMedian)} [${f(e.frameP95)}]`.padEnd(14)}  ${`${f(e.cpuMedian)} [${f(e.cpuP95)}]`.padEnd(16)}`);
+  }
+  console.log(`  snapshot ${(run.snapshotBytes / 1e6).toFixed(2)} MB; its structured clone ${f(run.structuredCloneMs)} ms; long tasks ${run.longTasks.length}; load ${run.loadAverage.toFixed(1)}`);
+}
+fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+const out = path.join(root, 'bench', 'results', `panel-render-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+fs.writeFileSync(out, JSON.stringify({ machine: { cores: os.cpus().length, cpu: os.cpus()[0].model, node: process.version }, budgetMs: runs[0].budgetMs, runs }, null, 2) + '\n');
+console.log(`\nwritten to ${path.relative(root, out)}`);
