@@ -448,7 +448,12 @@ export interface PanelViewState {
 }
 
 export type HostToPanel =
-  | { type: 'snapshot'; run?: RunSnapshot; runs: RunListEntry[]; view: PanelViewState }
+  /**
+   * The run on screen. `seq` numbers the snapshots; one with `base` is a patch on snapshot `base` (series and
+   * columns continue what the webview has: applySnapshotPatch), one without is complete. A webview that does not
+   * hold `base` answers `resync`.
+   */
+  | { type: 'snapshot'; seq: number; base?: number; run?: RunSnapshot; runs: RunListEntry[]; view: PanelViewState }
   /** Select a layer, and look at a step when given (without a step the panel stays live). */
   | { type: 'focus'; step?: number; layer?: string; findingId?: string }
   /** Asks the panel for a chart as PNG; it answers with `exportPng`. */
@@ -456,6 +461,8 @@ export type HostToPanel =
 
 export type PanelToHost =
   | { type: 'ready'; view?: PanelViewState }
+  /** The webview could not apply a patch (it does not hold its base): the next snapshot must be complete. */
+  | { type: 'resync' }
   | { type: 'view'; view: PanelViewState }
   | { type: 'applyFix'; runId: string; findingId: string; fixId: string; retrain?: boolean }
   | { type: 'revealFinding'; runId: string; findingId: string }

@@ -3,7 +3,7 @@
 // survives hiding and reloads, and tells the host about it so the next snapshot carries the right columns.
 
 import type { Finding, HostToPanel, PanelToHost, PanelViewState, RunListEntry, RunSnapshot, SeriesData } from '../shared/types';
-import { dec } from '../../src/history/runHistory';
+import { applySnapshotPatch, dec } from '../../src/history/runHistory';
 import { connect, onHostMessage } from '../shared/vscodeApi';
 import { h, setAttr, setText, show, toggleClass } from '../shared/dom';
 import { formatNumber, formatPercent, STATUS_LABEL } from '../shared/format';
@@ -260,9 +260,40 @@ for (const chart of [norms.chart, loss.chart] as Chart[]) {
 
 // --- messages -----------------------------------------------------------------------------------------------------
 
+/** The last snapshot received (complete, patches applied), which the next patch continues. */
+let received: { seq: number; run?: RunSnapshot } | undefined;
+let resyncAsked = false;
+
+/**
+ * Every snapshot is taken in as it arrives (a patch needs the one before it), rendering only the newest per frame.
+ * Undefined when a patch does not continue what this page holds: the host is asked for a complete snapshot.
+ */
+function receive(m: SnapshotMessage): SnapshotMessage | undefined {
+  let r = m.run;
+  if (m.base !== undefined) {
+    const ok = received?.seq === m.base && received.run && r && received.run.runId === r.runId;
+    try {
+      if (ok) r = applySnapshotPatch(received!.run!, r!);
+    } catch {
+      r = undefined;
+    }
+    if (!ok || !r) {
+      received = undefined;
+      if (!resyncAsked) vscode.postMessage({ type: 'resync' });
+      resyncAsked = true;
+      return undefined;
+    }
+  }
+  resyncAsked = false;
+  received = { seq: m.seq, run: r };
+  return { ...m, run: r };
+}
+
 onHostMessage<HostToPanel>(m => {
   if (m.type === 'snapshot') {
-    pending = m;
+    const complete = receive(m);
+    if (!complete) return;
+    pending = complete;
     schedule();
   } else if (m.type === 'focus') {
     jumpTo({ id: m.findingId ?? '', firstStep: m.step, layer: m.layer }, false);

@@ -108,7 +108,15 @@ export function dec(x: Num | null | undefined): number {
   return NaN;
 }
 
-export interface SeriesData { steps: number[]; last: Num[]; min: Num[]; max: Num[]; stride: number }
+export interface SeriesData {
+  steps: number[];
+  last: Num[];
+  min: Num[];
+  max: Num[];
+  stride: number;
+  /** In a patch (see SnapshotCursor): the arrays replace the receiver's entries from this index on. */
+  from?: number;
+}
 
 const EMPTY_SERIES: SeriesData = { steps: [], last: [], min: [], max: [], stride: 1 };
 
@@ -200,6 +208,8 @@ export interface RunSnapshot {
     histogram?: Histogram;
     /** Present for the layers the view asked for (the distribution view is the heaviest part). */
     columns?: HeatColumn[];
+    /** In a patch (see SnapshotCursor): `columns` continue the receiver's from this index. */
+    columnsFrom?: number;
   }[];
   findings: Finding[];
   firstNonFinite?: NonFiniteOrigin;
@@ -208,12 +218,95 @@ export interface RunSnapshot {
 }
 
 export interface SnapshotOptions {
-  /** Layers whose distribution-over-time columns to include (default: all). */
+  /** Layers whose distribution-over-time columns and latest histogram to include (default: all). */
   columnsFor?: string[];
   /** The panel shows neither update ratios nor sparklines: leaving them out halves its messages. */
   forPanel?: boolean;
   /** No per-layer entries (see glance()). */
   withoutLayers?: boolean;
+  /** What the receiver already holds: series and columns then come as patches (applySnapshotPatch). */
+  cursor?: SnapshotCursor;
+}
+
+/**
+ * What one receiver (the panel's webview) already holds of a run's history, so the next snapshot carries only
+ * what changed. A series changes only in its last bucket or by new ones until it compacts (its stride doubles),
+ * and a layer's columns only by new ones until they thin out (a new array): a patch sends the entries from the
+ * receiver's last bucket on, or everything after a compaction, a thinning, another run or a reset. At 50 layers
+ * and 4 snapshots a second this is what keeps the host's JSON and the webview's message small (0.86 MB → a few KB).
+ * The receiver must have applied every message since the cursor's last reset (the panel checks a sequence number
+ * and asks for a full snapshot otherwise).
+ */
+export class SnapshotCursor {
+  history?: RunHistory;
+  private sent = new WeakMap<Series, { stride: number; length: number }>();
+  private sentColumns = new Map<string, { ref: HeatColumn[]; length: number }>();
+
+  /** Forgets what was sent: the next snapshot is complete. */
+  reset(history?: RunHistory): void {
+    this.history = history;
+    this.sent = new WeakMap();
+    this.sentColumns = new Map();
+  }
+
+  series(s: Series): SeriesData {
+    const had = this.sent.get(s);
+    const n = s.steps.length;
+    this.sent.set(s, { stride: s.stride, length: n });
+    if (!had || had.stride !== s.stride || had.length === 0 || had.length > n) return s.toJSON();
+    const from = had.length - 1; // the receiver's last bucket may have taken more steps since
+    return {
+      steps: s.steps.slice(from), last: s.last.slice(from).map(enc), min: s.min.slice(from).map(enc), max: s.max.slice(from).map(enc),
+      stride: s.stride, from,
+    };
+  }
+
+  columnsOf(layer: string, columns: HeatColumn[] | undefined): { columns?: HeatColumn[]; columnsFrom?: number } {
+    const had = this.sentColumns.get(layer);
+    if (!columns) {
+      this.sentColumns.delete(layer);
+      return {};
+    }
+    this.sentColumns.set(layer, { ref: columns, length: columns.length });
+    if (!had || had.ref !== columns || had.length > columns.length) return { columns };
+    return { columns: columns.slice(had.length), columnsFrom: had.length };
+  }
+}
+
+/**
+ * A snapshot made with a cursor, applied to the receiver's previous one (the same run): series with `from` and
+ * columns with `columnsFrom` continue what it had; everything else is taken as sent. Returns a new snapshot; the
+ * previous one is not changed.
+ */
+export function applySnapshotPatch(previous: RunSnapshot, patch: RunSnapshot): RunSnapshot {
+  const series = (old: SeriesData | undefined, p: SeriesData): SeriesData => {
+    if (p.from === undefined) return p;
+    if (!old || old.steps.length < p.from) throw new Error(`a series patch from ${p.from} onto ${old?.steps.length ?? 'nothing'}`);
+    const at = p.from;
+    return {
+      steps: old.steps.slice(0, at).concat(p.steps), last: old.last.slice(0, at).concat(p.last),
+      min: old.min.slice(0, at).concat(p.min), max: old.max.slice(0, at).concat(p.max), stride: p.stride,
+    };
+  };
+  const before = new Map(previous.layers.map(l => [l.name, l]));
+  return {
+    ...patch,
+    loss: series(previous.loss, patch.loss),
+    accuracy: series(previous.accuracy, patch.accuracy),
+    globalNorm: series(previous.globalNorm, patch.globalNorm),
+    clippedGlobalNorm: series(previous.clippedGlobalNorm, patch.clippedGlobalNorm),
+    learningRate: series(previous.learningRate, patch.learningRate),
+    layers: patch.layers.map(l => {
+      const old = before.get(l.name);
+      const { columnsFrom, ...layer } = l;
+      let columns = layer.columns;
+      if (columnsFrom !== undefined) {
+        if (!old?.columns || old.columns.length < columnsFrom) throw new Error(`${l.name}: columns patch from ${columnsFrom} onto ${old?.columns?.length ?? 'nothing'}`);
+        columns = old.columns.slice(0, columnsFrom).concat(layer.columns ?? []);
+      }
+      return { ...layer, norm: series(old?.norm, l.norm), updateRatio: series(old?.updateRatio, l.updateRatio), columns };
+    }),
+  };
 }
 
 export class RunHistory {
@@ -396,6 +489,13 @@ export class RunHistory {
 
   snapshot(options: SnapshotOptions = {}): RunSnapshot {
     const want = options.columnsFor ? new Set(options.columnsFor) : undefined;
+    const cursor = options.cursor;
+    if (cursor && cursor.history !== this) cursor.reset(this);
+    const out = (s: Series) => (cursor ? cursor.series(s) : s.toJSON());
+    const columnsOf = (t: LayerTrack) => {
+      const wanted = !want || want.has(t.summary.name);
+      return cursor ? cursor.columnsOf(t.summary.name, wanted ? t.columns : undefined) : { columns: wanted ? t.columns : undefined };
+    };
     return {
       runId: this.runId, name: this.name, configPath: this.configPath, runDir: this.runDir,
       status: this.status, reason: this.reason, backend: this.backend, dataset: this.dataset,
@@ -404,18 +504,19 @@ export class RunHistory {
       stepsPerSecond: this.stepsPerSecond,
       monitoringCost: this.monitoringCost && { ...this.monitoringCost },
       lastLoss: this.lastLoss === undefined ? undefined : enc(this.lastLoss), lastAccuracy: this.lastAccuracy,
-      loss: this.loss.toJSON(), accuracy: this.accuracy.toJSON(),
+      loss: out(this.loss), accuracy: out(this.accuracy),
       validation: this.validation.map(v => ({ step: v.step, loss: enc(v.loss), accuracy: v.accuracy })),
-      globalNorm: this.globalNorm.toJSON(), clippedGlobalNorm: this.clippedGlobalNorm.toJSON(), learningRate: this.learningRate.toJSON(),
+      globalNorm: out(this.globalNorm), clippedGlobalNorm: out(this.clippedGlobalNorm), learningRate: out(this.learningRate),
       clipping: this.clipping,
       layers: options.withoutLayers ? [] : [...this.layers.values()].sort((a, b) => a.summary.index - b.summary.index).map(t => ({
         name: t.summary.name, index: t.summary.index, type: t.summary.type, activation: t.summary.activation, params: t.summary.params,
         health: this.health(t.summary.name),
-        norm: t.norm.toJSON(),
-        updateRatio: options.forPanel ? EMPTY_SERIES : t.updateRatio.toJSON(),
+        norm: out(t.norm),
+        updateRatio: options.forPanel ? EMPTY_SERIES : out(t.updateRatio),
         sparkline: options.forPanel ? [] : t.sparkline.map(enc),
-        latest: t.latest, histogram: t.histogram,
-        columns: !want || want.has(t.summary.name) ? t.columns : undefined,
+        // The latest histogram only where the panel can show it (the selected layer comes first in columnsFor).
+        latest: t.latest, histogram: !want || want.has(t.summary.name) ? t.histogram : undefined,
+        ...columnsOf(t),
       })),
       findings: [...this.findings.values()],
       firstNonFinite: this.firstNonFinite,

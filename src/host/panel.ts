@@ -1,10 +1,12 @@
 // The gradient panel: a webview with the run's histograms, distributions, norms, loss and findings. The host
-// keeps the history and sends complete snapshots (throttled, only while visible); the view state lives in the
-// webview and comes back on restore (serializer), so the panel survives hiding, moving and window reloads.
+// keeps the history and sends snapshots (throttled, only while visible): a complete one first, then patches with
+// what changed (SnapshotCursor); the view state lives in the webview and comes back on restore (serializer), so
+// the panel survives hiding, moving and window reloads.
 
 import * as vscode from 'vscode';
 import type { HostToPanel, PanelToHost, PanelViewState } from '../protocol';
 import { isMessage } from '../protocol';
+import { SnapshotCursor } from '../history/runHistory';
 import type { RunManager } from './runManager';
 import { throttle, type Throttled } from './throttle';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -32,6 +34,9 @@ export class GradientPanel implements vscode.Disposable {
   readonly renderTimes: number[] = [];
   readonly frameTimes: number[] = [];
   snapshotsSent = 0;
+  /** What the webview holds of the run on screen, and the number of the last snapshot sent. */
+  private readonly cursor = new SnapshotCursor();
+  private seq = 0;
 
   static get instance(): GradientPanel | undefined { return GradientPanel.current; }
 
@@ -117,8 +122,13 @@ export class GradientPanel implements vscode.Disposable {
 
   private async receive(m: PanelToHost): Promise<void> {
     switch (m.type) {
+      case 'resync':
+        this.cursor.reset();
+        this.post();
+        break;
       case 'ready':
         this.ready = true;
+        this.cursor.reset(); // a new webview: it holds nothing
         // The webview's saved selection comes back, but which run to show is the host's: a webview recreated after
         // being hidden would otherwise bring back the run it showed before (a revived panel's run came with the
         // serializer's state already).
@@ -160,9 +170,14 @@ export class GradientPanel implements vscode.Disposable {
     const layers = run?.history.layerNames() ?? [];
     const shown = this.view.layers?.length ? layers.filter(l => this.view.layers!.includes(l)) : layers;
     const columnsFor = [...new Set([this.view.selectedLayer, ...shown].filter((l): l is string => !!l))].slice(0, MAX_COLUMN_LAYERS);
+    // A patch when the webview holds the previous snapshot of this very history; else complete (the cursor resets).
+    const base = run && this.cursor.history === run.history ? this.seq : undefined;
+    if (!run) this.cursor.reset();
     const m: HostToPanel = {
       type: 'snapshot',
-      run: run?.history.snapshot({ columnsFor, forPanel: true }),
+      seq: ++this.seq,
+      base,
+      run: run?.history.snapshot({ columnsFor, forPanel: true, cursor: this.cursor }),
       runs: this.runs.entries(),
       view: { ...this.view, runId: run?.id },
     };

@@ -3,9 +3,9 @@
 
 import { strict as assert } from 'assert';
 import { analyzeConfig } from '../../src/config';
-import { dec, HEATMAP_CAPACITY, RunHistory, Series, SERIES_CAPACITY } from '../../src/history/runHistory';
+import { applySnapshotPatch, dec, HEATMAP_CAPACITY, RunHistory, Series, SERIES_CAPACITY, SnapshotCursor, type RunSnapshot } from '../../src/history/runHistory';
 import { TEMPLATES } from '../../src/host/templates';
-import type { Histogram, RunEvent, StepEvent } from '../../src/protocol';
+import type { Histogram, RunEvent, RunStartEvent, StepEvent } from '../../src/protocol';
 
 function histogram(nan = 0): Histogram {
   return { lo: -12, hi: 4, counts: Array.from({ length: 64 }, (_, i) => (i === 40 ? 10 : 0)), zeros: 1, underflow: 0, overflow: 0, nan, posInf: 0, negInf: 0 };
@@ -96,6 +96,56 @@ describe('run history', () => {
     assert.equal(h.snapshot().layers[0].health, 'exploding');
     assert.equal(h.findings.size, 1);
     assert.deepEqual(RunHistory.fromEvents(events).snapshot(), h.snapshot());
+  });
+
+  it('patches continue what the panel holds: applied in order they equal the complete snapshot, through every compaction', () => {
+    // Two layers; dense_2's gradients go NaN now and then; steps arrive in batches of 1–37 (as between two panel
+    // updates), across the series' compactions (512, 1024, 2048 buckets) and the columns' thinning (160).
+    const first = start as RunStartEvent;
+    const twoLayers: RunEvent = { ...first, layers: [...first.layers, { name: 'dense_2', index: 1, type: 'dense', outputShape: [2], params: 22, variables: [] }] };
+    const stepOf = (i: number): StepEvent => {
+      const e = step(i, 1 + Math.sin(i / 50));
+      const second = step(i, i % 997 === 500 ? NaN : 0.5 + Math.cos(i / 30)).stats!.layers[0];
+      return { ...e, stats: { ...e.stats!, layers: [...e.stats!.layers, { ...second, layer: 'dense_2', index: 1 }] } };
+    };
+    const h = new RunHistory();
+    h.apply(twoLayers);
+    const cursor = new SnapshotCursor();
+    let held: RunSnapshot | undefined;
+    let i = 0;
+    let patches = 0;
+    let complete = 0;
+    let patchBytes = 0;
+    let fullBytes = 0;
+    for (let update = 0; i < 6000; update++) {
+      for (const end = i + 1 + ((update * 7919) % 37); i < end; i++) h.apply(stepOf(i));
+      // The panel asks for columns of the selected layer; the user switches it now and then.
+      const columnsFor = [update % 60 < 30 ? 'dense_1' : 'dense_2'];
+      const isPatch = cursor.history === h;
+      const sent = JSON.parse(JSON.stringify(h.snapshot({ columnsFor, forPanel: true, cursor }))) as RunSnapshot; // as postMessage delivers it
+      const full = JSON.stringify(h.snapshot({ columnsFor, forPanel: true }));
+      held = isPatch ? applySnapshotPatch(held!, sent) : sent;
+      assert.equal(JSON.stringify(held), full, `after step ${i - 1} (update ${update})`);
+      if (isPatch) {
+        patches++;
+        patchBytes += JSON.stringify(sent).length;
+        fullBytes += full.length;
+      } else complete++;
+      if (update === 120) cursor.reset(); // e.g. the webview asked for a complete snapshot
+    }
+    assert.equal(complete, 2, 'complete snapshots: the first and after the reset');
+    assert.ok(patches > 300, `${patches} patches`);
+    assert.ok(patchBytes < fullBytes / 5, `patches ${patchBytes} B against ${fullBytes} B complete`);
+    // A patch onto a snapshot that does not hold its base is refused (the panel then asks for a complete one).
+    const fresh = new RunHistory();
+    fresh.apply(twoLayers);
+    for (let k = 0; k < 10; k++) fresh.apply(stepOf(k));
+    const c = new SnapshotCursor();
+    const before = fresh.snapshot({ cursor: c });
+    for (let k = 10; k < 20; k++) fresh.apply(stepOf(k));
+    const patch = fresh.snapshot({ cursor: c });
+    assert.ok(patch.globalNorm.from !== undefined);
+    assert.throws(() => applySnapshotPatch({ ...before, globalNorm: { ...before.globalNorm, steps: [] } }, patch), /a series patch from/);
   });
 });
 

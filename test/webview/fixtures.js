@@ -14,7 +14,7 @@ async function loadEngine(buildDir) {
   fs.mkdirSync(buildDir, { recursive: true });
   const entry = path.join(buildDir, 'engine-entry.ts');
   const rel = p => JSON.stringify(path.relative(buildDir, path.join(root, p)).split(path.sep).join('/'));
-  fs.writeFileSync(entry, `export { runTraining } from ${rel('src/engine/run')};\nexport { RunHistory } from ${rel('src/history/runHistory')};\n`);
+  fs.writeFileSync(entry, `export { runTraining } from ${rel('src/engine/run')};\nexport { RunHistory, SnapshotCursor } from ${rel('src/history/runHistory')};\n`);
   const outfile = path.join(buildDir, 'engine.js');
   await esbuild.build({
     entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20',

@@ -16,6 +16,7 @@ const path = require('path');
 const session = require('../harness/session');
 const { buildWebviews, serve } = require('./site');
 const { loadEngine, realRuns, syntheticRun, SYNTH } = require('./fixtures');
+let SnapshotCursor; // from the engine bundle (main)
 
 const root = path.resolve(__dirname, '..', '..');
 const outDir = path.join(root, 'test-results', 'webview');
@@ -58,7 +59,8 @@ async function waitFor(what, fn, timeoutMs = 5000) {
 
 // --- the fake extension host ------------------------------------------------------------------------------------
 // Answers the page as src/host/panel.ts and src/host/sidebar.ts do: a snapshot after "ready", another after each
-// "view" (with distribution columns for the selected layer and the first shown ones), and records every message.
+// "view" (with distribution columns for the selected layer and the first shown ones), patches after the first
+// complete one (a complete one again after "resync"), and records every message.
 class FakeHost {
   constructor(page, kind, { runs = [], current, auto = true, sidebarModel } = {}) {
     this.page = page;
@@ -70,6 +72,8 @@ class FakeHost {
     this.view = {};
     this.messages = [];
     this.snapshotsSent = 0;
+    this.cursor = new SnapshotCursor();
+    this.seq = 0;
   }
 
   async attach() {
@@ -81,7 +85,8 @@ class FakeHost {
     if (this.kind === 'panel') {
       if (m.type === 'ready') this.view = { ...(m.view ?? {}), runId: this.view.runId ?? m.view?.runId };
       if (m.type === 'view') this.view = m.view;
-      if (this.auto && (m.type === 'ready' || m.type === 'view')) void this.sendPanel().catch(() => {});
+      if (m.type === 'ready' || m.type === 'resync') this.cursor.reset();
+      if (m.type === 'resync' || (this.auto && (m.type === 'ready' || m.type === 'view'))) void this.sendPanel().catch(() => {});
     } else if (m.type === 'ready' && this.auto) void this.sendSidebar().catch(() => {});
   }
 
@@ -89,19 +94,30 @@ class FakeHost {
     return [...this.runs.values()].map(r => ({ runId: r.history.runId, name: r.history.name, status: r.history.status, startedAt: r.history.startedAt, live: r.history.status === 'running' }));
   }
 
-  panelSnapshot() {
+  /**
+   * The next snapshot message: a patch on the last one when `patch` and the page holds that run (as the host sends
+   * them), else complete; `dryRun` builds a complete one without counting it as sent (to measure it).
+   */
+  panelSnapshot({ patch = false, dryRun = false } = {}) {
     const entry = this.runs.get(this.view.runId) ?? this.runs.get(this.current);
-    if (!entry) return { type: 'snapshot', run: undefined, runs: this.entries(), view: this.view };
+    if (!entry) {
+      if (!dryRun) this.cursor.reset();
+      return { type: 'snapshot', seq: dryRun ? 0 : ++this.seq, run: undefined, runs: this.entries(), view: this.view };
+    }
     const h = entry.history;
     const layers = h.layerNames();
     const shown = this.view.layers?.length ? layers.filter(l => this.view.layers.includes(l)) : layers;
     const columnsFor = [...new Set([this.view.selectedLayer, ...shown].filter(Boolean))].slice(0, MAX_COLUMN_LAYERS);
     // Through JSON, as VS Code's postMessage does: NaN must already be encoded as 'NaN' by the snapshot.
-    return JSON.parse(JSON.stringify({ type: 'snapshot', run: h.snapshot({ columnsFor, forPanel: true }), runs: this.entries(), view: { ...this.view, runId: h.runId } }));
+    if (dryRun) return JSON.parse(JSON.stringify({ type: 'snapshot', seq: 0, run: h.snapshot({ columnsFor, forPanel: true }), runs: this.entries(), view: { ...this.view, runId: h.runId } }));
+    if (!patch) this.cursor.reset();
+    const base = this.cursor.history === h ? this.seq : undefined;
+    const run = h.snapshot({ columnsFor, forPanel: true, cursor: this.cursor });
+    return JSON.parse(JSON.stringify({ type: 'snapshot', seq: ++this.seq, base, run, runs: this.entries(), view: { ...this.view, runId: h.runId } }));
   }
 
   async sendPanel() {
-    await this.post(this.panelSnapshot());
+    await this.post(this.panelSnapshot({ patch: true }));
   }
 
   sidebarModelOf(history, extra = {}) {
@@ -117,9 +133,14 @@ class FakeHost {
     await this.post({ type: 'snapshot', model });
   }
 
-  async post(message) {
-    await this.stage(message);
-    await this.deliver();
+  /** Delivers messages one at a time, in the order post was called (as VS Code's postMessage keeps them). */
+  post(message) {
+    const done = (this.queue ?? Promise.resolve()).then(async () => {
+      await this.stage(message);
+      await this.deliver();
+    });
+    this.queue = done.catch(() => {});
+    return done;
   }
 
   /** Puts a message into the page without delivering it (as JSON text: playwright's own argument encoding is slow for MBs). */
@@ -223,6 +244,7 @@ async function main() {
   await buildWebviews(path.join(buildDir, 'site'));
   log(`built the webviews from media/ (${Date.now() - t0} ms)`);
   const engine = await loadEngine(buildDir);
+  SnapshotCursor = engine.SnapshotCursor;
   const t1 = Date.now();
   const events = await realRuns(engine);
   const explode = { history: engine.RunHistory.fromEvents(events.explode) };
@@ -241,6 +263,7 @@ async function main() {
 
   await panelTests({ explode, lstm, running, explodeSnap, events, RunHistory: engine.RunHistory });
   await manyLayersTest(engine.RunHistory);
+  await patchesTest(engine.RunHistory);
   await sidebarTests({ explode, running });
   await screenshots({ explode, lstm, running, RunHistory: engine.RunHistory });
   if (perfEnabled) await perfTest(engine.RunHistory);
@@ -633,6 +656,51 @@ async function manyLayersTest(RunHistory) {
   await p.close();
 }
 
+async function patchesTest(RunHistory) {
+  const synth = syntheticRun(RunHistory);
+  synth.until(400);
+  const p = await openPage('panel', { hostOptions: { runs: [{ history: synth.history }] } });
+  const { page, host } = p;
+  // What the page draws against the complete snapshot the host would send now.
+  const matches = async label => {
+    const full = host.panelSnapshot({ dryRun: true }).run;
+    const lines = await gm(page, () => window.__gradmon.layerLines().map(l => ({ layer: l.layer, steps: l.points.map(q => q.x) })));
+    for (const l of full.layers) assertEqual(lines.find(x => x.layer === l.name)?.steps, l.norm.steps, `${label}: ${l.name} steps`);
+    const global = await gm(page, () => window.__gradmon.charts.norms.data.datasets.find(d => d.key === 'global').data.map(q => q.x));
+    assertEqual(global, full.globalNorm.steps, `${label}: global norm steps`);
+    const train = await gm(page, () => window.__gradmon.charts.loss.data.datasets.find(d => d.key === 'train').data.length);
+    assertEqual(train, full.loss.steps.length, `${label}: loss points`);
+    const heat = await gm(page, () => window.__gradmon.heatmap.info().map(i => ({ layer: i.layer, columns: i.columns })));
+    for (const h of heat) assertEqual(h.columns, full.layers.find(l => l.name === h.layer).columns.length, `${label}: ${h.layer} columns`);
+    assert(heat.length > 0, `${label}: heatmaps shown`);
+  };
+  await test('panel: patches streamed over a live run (through the series\' compactions) show what a complete snapshot does', async () => {
+    await rendered(p, 1);
+    let patches = 0;
+    for (let s = 440; s <= 1240; s += 40) {
+      synth.until(s);
+      const m = host.panelSnapshot({ patch: true });
+      if (m.base !== undefined) patches++;
+      const before = host.count('rendered');
+      await host.post(m);
+      await waitFor('render', () => host.count('rendered') > before, 10000);
+    }
+    assert(patches >= 18, `${patches} patches sent`);
+    await matches('after 20 patches');
+    assertEqual(host.count('resync'), 0, 'no resync needed');
+  });
+  await test('panel: a patch on a snapshot the page does not hold is refused; it asks for a complete one and shows it', async () => {
+    synth.until(1300);
+    const m = host.panelSnapshot({ patch: true });
+    const before = host.count('rendered');
+    await host.post({ ...m, base: m.base - 3 });
+    await waitFor('resync asked', () => host.count('resync') === 1);
+    await waitFor('the complete snapshot rendered', () => host.count('rendered') > before, 10000);
+    await matches('after the resync');
+  });
+  await p.close();
+}
+
 // --- sidebar ----------------------------------------------------------------------------------------------------
 async function sidebarTests({ explode, running }) {
   const modelOf = (history, extra) => FakeHost.prototype.sidebarModelOf.call(null, history, extra);
@@ -809,12 +877,16 @@ async function perfTest(RunHistory) {
     for (const phase of phases) {
       const times = [];
       const frames = [];
+      const sizes = [];
       const cpu = [];
       const points = [];
       const parts = {};
       for (let k = 0; k < phase.snapshots; k++) {
         synth.until(Math.round(phase.from + ((phase.to - phase.from) * k) / (phase.snapshots - 1)));
-        await host.stage(host.panelSnapshot());
+        // As the host sends them: patches on the previous snapshot (complete after a compaction of the series).
+        const message = host.panelSnapshot({ patch: true });
+        const size = JSON.stringify(message).length;
+        await host.stage(message);
         const before = host.count('rendered');
         await settle(page);
         const cpu0 = await taskSeconds();
@@ -832,19 +904,21 @@ async function perfTest(RunHistory) {
         frames.push(r.frameMs);
         cpu.push((cpu1 - cpu0) * 1000);
         points.push(r.points);
+        sizes.push(size);
         for (const [k, v] of Object.entries(await gm(page, () => window.__gradmon.parts()))) (parts[k] ??= []).push(v);
       }
-      const cols = host.panelSnapshot().run.layers.filter(l => l.columns).map(l => l.columns.length);
+      const cols = host.panelSnapshot({ dryRun: true }).run.layers.filter(l => l.columns).map(l => l.columns.length);
       const entry = {
         phase: phase.name, snapshots: times.length, median: percentile(times, 0.5), p95: percentile(times, 0.95), max: Math.max(...times),
         frameMedian: percentile(frames, 0.5), frameP95: percentile(frames, 0.95),
+        messageBytesMedian: percentile(sizes, 0.5), messageBytesMax: Math.max(...sizes),
         cpuMedian: percentile(cpu, 0.5), cpuP95: percentile(cpu, 0.95),
         partsMedian: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, +percentile(v, 0.5).toFixed(2)])),
         pointsPerSnapshot: `${Math.min(...points)}–${Math.max(...points)}`, heatmaps: `${cols.length} × ${Math.max(...cols)} columns`,
       };
       report.push(entry);
       log(`render time ${entry.phase}: script median ${entry.median.toFixed(2)} ms, p95 ${entry.p95.toFixed(2)} ms, max ${entry.max.toFixed(2)} ms; ` +
-        `to the end of the frame median ${entry.frameMedian.toFixed(2)} ms, p95 ${entry.frameP95.toFixed(2)} ms; over ${entry.snapshots} snapshots; ${entry.pointsPerSnapshot} chart points, heatmaps ${entry.heatmaps}; main-thread CPU per snapshot ` +
+        `to the end of the frame median ${entry.frameMedian.toFixed(2)} ms, p95 ${entry.frameP95.toFixed(2)} ms; over ${entry.snapshots} snapshots; messages median ${(entry.messageBytesMedian / 1e3).toFixed(1)} KB, max ${(entry.messageBytesMax / 1e3).toFixed(0)} KB; ${entry.pointsPerSnapshot} chart points, heatmaps ${entry.heatmaps}; main-thread CPU per snapshot ` +
         `(receiving the message, render, layout, paint) median ${entry.cpuMedian.toFixed(2)} ms, p95 ${entry.cpuP95.toFixed(2)} ms; ` +
         `median per part: ${Object.entries(entry.partsMedian).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
@@ -860,9 +934,9 @@ async function perfTest(RunHistory) {
       const t0 = performance.now();
       structuredClone(m);
       return performance.now() - t0;
-    }, JSON.stringify(host.panelSnapshot()));
-    const bytes = JSON.stringify(host.panelSnapshot()).length;
-    log(`snapshot size ${(bytes / 1e6).toFixed(2)} MB as JSON; a structured clone of it (postMessage's serialize + deserialize) takes ${clone.toFixed(1)} ms here`);
+    }, JSON.stringify(host.panelSnapshot({ dryRun: true })));
+    const bytes = JSON.stringify(host.panelSnapshot({ dryRun: true })).length;
+    log(`complete snapshot ${(bytes / 1e6).toFixed(2)} MB as JSON (sent first, then patches); a structured clone of it (postMessage's serialize + deserialize) takes ${clone.toFixed(1)} ms here`);
     fs.writeFileSync(path.join(outDir, 'render-times.json'), JSON.stringify({ budgetMs: FRAME_BUDGET_MS, loadAverage: load, snapshotBytes: bytes, structuredCloneMs: clone, report, longTasks }, null, 2) + '\n');
     await p.close();
     // A benchmark, not a timed test: it prints the verdicts against one frame at 60 Hz and asserts what it measured
