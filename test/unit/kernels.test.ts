@@ -9,7 +9,8 @@ import { fork } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { projectKernelNames, registerProjectKernels, unregisterProjectKernels } from '../../src/engine/kernels';
-import { readFloats } from '../../src/engine/kernels/backend_access';
+import { WasmBackend, readFloats } from '../../src/engine/kernels/backend_access';
+import { nonzeroEntries } from '../../src/engine/kernels/sparse_conv';
 import { fuseRecurrent, setFusedRecurrent } from '../../src/engine/kernels/fused_rnn';
 import { fusedUpdate } from '../../src/engine/kernels/optimizer_update';
 import { simdKernels } from '../../src/engine/kernels/wasm_simd';
@@ -41,6 +42,8 @@ interface Cases {
   segmentSum: SegmentSumCase[]; conv: ConvCase[]; bigConv: ConvCase; matMul: MatMulCase[]; fused: FusedCase[];
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
   gather: GatherCase[]; unpack: UnpackCase[];
+  /** NHWC convolutions whose dy is as max pooling leaves it (mostly zeros), for the sparse gradients. */
+  sparseConv: ConvCase[];
 }
 
 interface Results {
@@ -48,6 +51,9 @@ interface Results {
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
   gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
+  sparseFilterGrad: Values[]; sparseInputGrad: Values[];
+  /** wasm: whether the kernels' density test sends each sparse case's dy to the sparse path. */
+  sparseTaken?: boolean[];
 }
 
 interface ChildReport {
@@ -202,7 +208,30 @@ function makeCases(): Cases {
     { ...layout([3, 2], 'int32'), axis: 0 },
     { ...layout([2, 3, 2], 'bool'), axis: -1 },
   ];
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack };
+  // dy with about 3% of its entries nonzero (max pooling's gradient through ReLU), under the kernels' 8% bound.
+  const sparse = (c: ConvCase, name: string, nonFinite = false): ConvCase => {
+    const dy = new Float32Array(c.dy.length);
+    const keep = Math.max(1, Math.floor(dy.length * 0.03));
+    for (let k = 0; k < keep; k++) dy[Math.floor(rand() * dy.length)] = c.dy[k] * 3;
+    const x = c.x.slice();
+    // ±Inf and NaN in x: a zero of dy times them is NaN in the dense product, so the gradient must stay dense
+    if (nonFinite) [x[3], x[x.length - 5], x[x.length >> 1]] = [Infinity, NaN, -Infinity];
+    return { ...c, name, x, dy };
+  };
+  const sparseConv = [
+    sparse(conv('conv1d k5 valid, the model\'s layout', [6, 1, 30, 16], [1, 5, 16, 12], 1, 'valid'), 'conv1d k5 valid'),
+    sparse(conv('conv1d k3 same, odd channels', [5, 1, 23, 7], [1, 3, 7, 5], 1, 'same'), 'conv1d k3 same, 7 -> 5 channels'),
+    sparse(conv('conv1d batch 1', [1, 1, 61, 8], [1, 4, 8, 9], 1, 'same'), 'conv1d batch 1, even kernel, same'),
+    sparse(conv('conv1d stride 2', [4, 1, 37, 6], [1, 5, 6, 8], [1, 2], 'same'), 'conv1d k5 stride 2 same'),
+    sparse(conv('conv1d stride 3 valid', [3, 1, 40, 5], [1, 4, 5, 6], [1, 3], 'valid'), 'conv1d k4 stride 3 valid'),
+    sparse(conv('2d', [3, 9, 11, 3], [3, 2, 3, 4], 1, 'same'), '2d 3x2 same'),
+    sparse(conv('2d stride 2', [2, 13, 12, 4], [3, 3, 4, 5], 2, 'same'), '2d 3x3 stride 2 same'),
+    sparse(conv('2d explicit', [2, 10, 11, 2], [2, 3, 2, 3], [1, 2], [[0, 0], [1, 2], [0, 1], [0, 0]]), '2d explicit padding, stride [1, 2]'),
+    sparse(conv('2d pad 1 ceil', [3, 12, 12, 2], [3, 3, 2, 3], 2, 1, 'ceil'), '2d pad 1 stride 2 ceil'),
+    sparse(conv('conv1d non-finite x', [4, 1, 30, 8], [1, 5, 8, 6], 1, 'valid'), 'conv1d with non-finite x (±Inf, NaN)', true),
+  ];
+
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv };
 }
 
 const VOCAB = 50;
@@ -298,6 +327,10 @@ function computeAll(cases: Cases, backend: string): Results {
       x.dispose(); // the copy (or the shared buffer) must outlive its input
       return y.dataSync() as Values;
     })),
+    sparseFilterGrad: cases.sparseConv.map(filterGrad),
+    sparseInputGrad: cases.sparseConv.map(inputGrad),
+    sparseTaken: backend === 'wasm' ? cases.sparseConv.map((c) => tf.tidy(() =>
+      nonzeroEntries(tf.backend() as unknown as WasmBackend, tf.tensor(c.dy, c.dyShape)) !== undefined)) : undefined,
   };
 }
 
@@ -567,6 +600,40 @@ if (require.main === module) {
       it('matches the stock cpu kernel, NCHW included (handed to the stock wasm kernel)', () => {
         cases.conv.forEach((c, i) => assertClose(wasm.project.inputGrad[i], cpu.stock!.inputGrad[i], 1e-5, c.name));
         assertClose(wasm.project.bigInputGrad, cpu.stock!.bigInputGrad, 1e-5, 'chunked');
+      });
+    });
+
+    describe('convolution gradients of a mostly-zero dy (sparse_conv.ts)', () => {
+      /** Same non-finite entries (NaN as NaN, ±Inf by sign), and the finite ones within `tolerance` of the scale. */
+      function assertCloseNonFinite(actual: Values | string, expected: Values | string, tolerance: number, what: string): void {
+        assert.ok(typeof actual !== 'string' && typeof expected !== 'string', `${what}: ${actual} / ${expected}`);
+        assert.strictEqual(actual.length, expected.length, `${what}: element count`);
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < expected.length; i++) {
+          if (!Number.isFinite(expected[i]) || !Number.isFinite(actual[i])) {
+            assert.ok(Object.is(actual[i], expected[i]) || (Number.isNaN(actual[i]) && Number.isNaN(expected[i])), `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+            continue;
+          }
+          diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+          scale = Math.max(scale, Math.abs(expected[i]));
+        }
+        assert.ok(diff <= tolerance * Math.max(scale, 1e-30), `${what}: relative error ${(diff / scale).toExponential(2)} > ${tolerance}`);
+      }
+      it('the density test sends every case to the sparse path on wasm', () => {
+        assert.deepStrictEqual(wasm.project.sparseTaken, cases.sparseConv.map(() => true));
+      });
+      it('wasm filter and input gradients match the stock cpu kernels (strides, paddings, batch 1, odd channels)', () => {
+        cases.sparseConv.forEach((c, i) => {
+          assertCloseNonFinite(wasm.project.sparseFilterGrad[i], cpu.stock!.sparseFilterGrad[i], 1e-5, `filter ${c.name}`);
+          assertCloseNonFinite(wasm.project.sparseInputGrad[i], cpu.stock!.sparseInputGrad[i], 1e-5, `input ${c.name}`);
+        });
+      });
+      it('non-finite x makes the same entries NaN/Inf as the dense product', () => {
+        const at = cases.sparseConv.findIndex((c) => c.name.includes('non-finite'));
+        const grad = cpu.stock!.sparseFilterGrad[at] as Float32Array;
+        assert.ok(grad.some((v) => Number.isNaN(v)), 'the reference has NaN entries (a zero of dy times ±Inf)');
+        assertCloseNonFinite(wasm.project.sparseFilterGrad[at], grad, 1e-5, 'filter');
       });
     });
 

@@ -1,5 +1,6 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
-// updates, and the moments and histogram of gradient statistics.
+// updates, the moments and histogram of gradient statistics, and the loops of the sparse convolution gradients
+// (sparse_conv.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -362,6 +363,73 @@ function activationFunc(): Func {
   };
 }
 
+/**
+ * axpy(dst, src, bytes, a): dst ← dst + src·a over `bytes` (a multiple of 16), float32 (each product rounded,
+ * then each sum, as the JS fallback in sparse_conv.ts computes it).
+ */
+function axpyFunc(): Func {
+  const [DST, SRC, BYTES, A] = [0, 1, 2, 3];
+  const [I, AV] = [4, 5];
+  return {
+    name: 'axpy',
+    params: [I32, I32, I32, F32],
+    locals: [I32, V128],
+    body: [
+      op.get(A), op.f32x4Splat, op.set(AV),
+      ...forLoop(I, BYTES, 16, [
+        op.get(DST), op.get(I), op.i32Add,
+        op.get(DST), op.get(I), op.i32Add, op.v128Load,
+        op.get(SRC), op.get(I), op.i32Add, op.v128Load, op.get(AV), op.f32x4Mul,
+        op.f32x4Add, op.v128Store,
+      ]),
+    ],
+  };
+}
+
+/**
+ * nonzeroGroups(x, bytes, out): the byte offsets (from x) of the groups of four floats that hold a value other than
+ * ±0 (NaN included), ascending, as int32 at `out` (room for bytes / 16 of them); global COUNT = how many.
+ * bytes: a multiple of 16.
+ */
+function nonzeroGroupsFunc(): Func {
+  const [X, BYTES, OUT] = [0, 1, 2];
+  const [I, N, ZERO] = [3, 4, 5];
+  return {
+    name: 'nonzeroGroups',
+    params: [I32, I32, I32],
+    locals: [I32, I32, V128],
+    body: [
+      op.f32Const(0), op.f32x4Splat, op.set(ZERO), op.i32Const(0), op.set(N),
+      ...forLoop(I, BYTES, 16, [
+        op.block,
+        op.get(X), op.get(I), op.i32Add, op.v128Load, op.get(ZERO), op.f32x4Ne, op.v128AnyTrue, op.i32Eqz, op.brIf(0),
+        op.get(OUT), op.get(N), op.i32Add, op.get(I), op.i32Store,
+        op.get(N), op.i32Const(4), op.i32Add, op.set(N),
+        op.end,
+      ]),
+      op.get(N), op.i32Const(2), op.i32ShrU, op.globalSet(G_COUNT),
+    ],
+  };
+}
+
+/** finite(x, bytes): global COUNT = 1 when every float is finite, else 0 (x − x is NaN for ±Inf and NaN). bytes: a multiple of 16. */
+function finiteFunc(): Func {
+  const [X, BYTES] = [0, 1];
+  const [I, ACC, V] = [2, 3, 4];
+  return {
+    name: 'finite',
+    params: [I32, I32],
+    locals: [I32, V128, V128],
+    body: [
+      op.f32Const(0), op.f32x4Splat, op.set(ACC),
+      ...forLoop(I, BYTES, 16, [
+        op.get(ACC), op.get(X), op.get(I), op.i32Add, op.v128Load, op.tee(V), op.get(V), op.f32x4Sub, op.f32x4Add, op.set(ACC),
+      ]),
+      op.get(ACC), op.get(ACC), op.f32x4Ne, op.v128AnyTrue, op.i32Eqz, op.globalSet(G_COUNT),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -401,6 +469,9 @@ export interface SimdKernels {
   moments(x: number, bytes: number): void;
   histogram(x: number, bytes: number, slots: number, edges: number, counts: number): void;
   activation(y: number, bytes: number, rowBytes: number, alive: number, low: number, high: number): void;
+  axpy(dst: number, src: number, bytes: number, a: number): void;
+  nonzeroGroups(x: number, bytes: number, out: number): void;
+  finite(x: number, bytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -410,7 +481,7 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
-  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc()], sharedMemory);
+  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc()], sharedMemory);
 }
 
 /**
@@ -433,7 +504,7 @@ export function simdKernels(): SimdKernels | undefined {
   if (compiled === null) return undefined;
   const e = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<SimdKernels, 'memory' | 'result'> & SimdKernels['result'];
   kernels = {
-    memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation,
+    memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);
