@@ -8,8 +8,10 @@ import * as assert from 'assert';
 import { fork } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { registerProjectGradients } from '../../src/engine/gradients';
 import { projectKernelNames, registerProjectKernels, unregisterProjectKernels } from '../../src/engine/kernels';
 import { WasmBackend, readFloats } from '../../src/engine/kernels/backend_access';
+import { EXTREMUM_GRAD } from '../../src/engine/kernels/extremum_grad';
 import { nonzeroEntries } from '../../src/engine/kernels/sparse_conv';
 import { fuseRecurrent, setFusedRecurrent } from '../../src/engine/kernels/fused_rnn';
 import { fusedUpdate } from '../../src/engine/kernels/optimizer_update';
@@ -35,6 +37,7 @@ interface TransposeCase extends LayoutCase { perm: number[] }
 interface BinaryCase { op: string; a: Values; aShape: number[]; b: Values; bShape: number[]; dtype: LayoutCase['dtype'] }
 interface GatherCase extends LayoutCase { indices: Int32Array; indicesShape: number[]; axis: number; batchDims: number }
 interface UnpackCase extends LayoutCase { axis: number }
+interface ExtremumCase { op: 'max' | 'min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean; dy: Float32Array; dyShape: number[] }
 type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
 interface ModelCase { kind: ModelKind; x: Float32Array | Int32Array; xShape: number[]; y: Float32Array; yShape: number[] }
 
@@ -43,7 +46,7 @@ interface Cases {
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
   gather: GatherCase[]; unpack: UnpackCase[];
   /** NHWC convolutions whose dy is as max pooling leaves it (mostly zeros), for the sparse gradients. */
-  sparseConv: ConvCase[];
+  sparseConv: ConvCase[]; extremum: ExtremumCase[];
 }
 
 interface Results {
@@ -51,7 +54,7 @@ interface Results {
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
   gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
-  sparseFilterGrad: Values[]; sparseInputGrad: Values[];
+  sparseFilterGrad: Values[]; sparseInputGrad: Values[]; extremum: Values[];
   /** wasm: whether the kernels' density test sends each sparse case's dy to the sparse path. */
   sparseTaken?: boolean[];
 }
@@ -231,7 +234,28 @@ function makeCases(): Cases {
     sparse(conv('conv1d non-finite x', [4, 1, 30, 8], [1, 5, 8, 6], 1, 'valid'), 'conv1d with non-finite x (±Inf, NaN)', true),
   ];
 
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv };
+  // Max/Min gradients with ties (small integers), NaN, and a dy with signed zeros, ±Inf and NaN.
+  const extremum: ExtremumCase[] = [];
+  const addExtremum = (op: 'max' | 'min', xShape: number[], axes: number[] | null, keepDims: boolean, special = false) => {
+    const x = Float32Array.from(ints(xShape.reduce((a, b) => a * b, 1), -3, 3));
+    const reduced = new Set(axes ?? xShape.map((_, i) => i));
+    const dyShape = xShape.flatMap((d, i) => (reduced.has(i) ? (keepDims ? [1] : []) : [d]));
+    const dy = floats(dyShape);
+    if (special) {
+      x[1] = NaN; // its column's extremum is NaN: no element equals it
+      [dy[0], dy[1], dy[2], dy[3]] = [-0, Infinity, NaN, -2];
+    }
+    extremum.push({ op, x, xShape, axes, keepDims, dy, dyShape });
+  };
+  addExtremum('max', [6, 9, 8], [1], false, true); // GlobalMaxPool1D: time axis, channels a multiple of 4 (SIMD)
+  addExtremum('max', [32, 46, 64], [1], false); // the benchmark's shape
+  addExtremum('min', [3, 7, 5], [1], true, true); // 5 columns: the JS loop
+  addExtremum('max', [4, 6], null, false); // every axis
+  addExtremum('max', [2, 3, 4, 8], [1, 2], true); // two adjacent axes
+  addExtremum('min', [5, 4, 12], [2], false); // the last axis
+  addExtremum('max', [3, 4, 5], [0, 2], false); // not adjacent: tf ops
+
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum };
 }
 
 const VOCAB = 50;
@@ -331,6 +355,11 @@ function computeAll(cases: Cases, backend: string): Results {
     sparseInputGrad: cases.sparseConv.map(inputGrad),
     sparseTaken: backend === 'wasm' ? cases.sparseConv.map((c) => tf.tidy(() =>
       nonzeroEntries(tf.backend() as unknown as WasmBackend, tf.tensor(c.dy, c.dyShape)) !== undefined)) : undefined,
+    // Through the registered gradient (gradients.ts): the kernel where registered, tf ops where not (stock).
+    extremum: cases.extremum.map((c) => tf.tidy(() => {
+      const f = (v: tf.Tensor) => (c.op === 'max' ? tf.max(v, c.axes ?? undefined, c.keepDims) : tf.min(v, c.axes ?? undefined, c.keepDims));
+      return tf.grad(f)(tf.tensor(c.x, c.xShape), tf.tensor(c.dy, c.dyShape)).dataSync() as Values;
+    })),
   };
 }
 
@@ -441,6 +470,7 @@ const projectConfigs = new Map<string, tf.KernelConfig>();
 const projectConfig = (name: string, backend: string) => projectConfigs.get(`${backend}_${name}`);
 
 async function child(role: 'cpu' | 'wasm', cases: Cases): Promise<ChildReport> {
+  registerProjectGradients(); // the Max/Min gradient the engine trains with, for the extremum cases
   const quiet = console.log;
   console.log = () => undefined; // tfjs' banner about tfjs-node
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -555,7 +585,8 @@ if (require.main === module) {
         }
       });
       it('stock wasm lacks UnsortedSegmentSum and Conv2DBackpropFilter, so Embedding and Conv1D cannot train without them', () => {
-        assert.deepStrictEqual(wasm.stockMissing, ['UnsortedSegmentSum', 'Conv2DBackpropFilter']);
+        // (and the project's own Max/Min gradient kernel, which is no tfjs kernel)
+        assert.deepStrictEqual(wasm.stockMissing, ['UnsortedSegmentSum', 'Conv2DBackpropFilter', EXTREMUM_GRAD]);
         assert.match(wasm.stockEmbeddingError ?? 'trained', /Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'/);
         assert.match(wasm.stockConvError ?? 'trained', /Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'/);
       });
@@ -634,6 +665,19 @@ if (require.main === module) {
         const grad = cpu.stock!.sparseFilterGrad[at] as Float32Array;
         assert.ok(grad.some((v) => Number.isNaN(v)), 'the reference has NaN entries (a zero of dy times ±Inf)');
         assertCloseNonFinite(wasm.project.sparseFilterGrad[at], grad, 1e-5, 'filter');
+      });
+    });
+
+    describe('Max/Min gradient (gradients.ts: ties split evenly) as one kernel', () => {
+      it('cpu and wasm give the tf-op chain\'s float32 bits: ties, NaN, signed zeros, ±Inf and NaN in dy, every axis layout', () => {
+        const same = (a: Values, b: Values) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
+        cases.extremum.forEach((c, i) => {
+          const what = `${c.op} [${c.xShape}] axes ${JSON.stringify(c.axes)}`;
+          assert.ok(same(cpu.project.extremum[i], cpu.stock!.extremum[i]), `cpu ${what}`);
+          assert.ok(same(wasm.project.extremum[i], cpu.stock!.extremum[i]), `wasm ${what}`);
+        });
+        // More nonzero gradient entries than extrema: ties were split.
+        assert.ok(Array.from(cpu.stock!.extremum[1]).filter((v) => v !== 0).length > cases.extremum[1].dy.length, 'the cases have ties');
       });
     });
 

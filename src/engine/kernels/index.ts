@@ -8,6 +8,7 @@ import { conv2DBackpropFilterCpuConfig, conv2DBackpropFilterWasmConfig } from '.
 import { conv2DBackpropInputWasmConfig } from './conv2d_backprop_input';
 import { sliceCpuConfig, splitVCpuConfig, transposeCpuConfig } from './cpu_layout';
 import { batchMatMulCpuConfig, fusedMatMulCpuConfig } from './cpu_mat_mul';
+import { extremumGradCpuConfig, extremumGradWasmConfig } from './extremum_grad';
 import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
@@ -23,11 +24,12 @@ import { identityWasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig
 const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   cpu: [
     unsortedSegmentSumCpuConfig, conv2DBackpropFilterCpuConfig, splitVCpuConfig, sliceCpuConfig, transposeCpuConfig,
-    batchMatMulCpuConfig, fusedMatMulCpuConfig, gatherV2CpuConfig, ...broadcastingCpuConfigs,
+    batchMatMulCpuConfig, fusedMatMulCpuConfig, gatherV2CpuConfig, extremumGradCpuConfig, ...broadcastingCpuConfigs,
   ],
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
-    gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, ...broadcastingWasmConfigs,
+    gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, extremumGradWasmConfig,
+    ...broadcastingWasmConfigs,
   ],
 };
 

@@ -1,6 +1,6 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
-// updates, the moments and histogram of gradient statistics, and the loops of the sparse convolution gradients
-// (sparse_conv.ts).
+// updates, the moments and histogram of gradient statistics, the loops of the sparse convolution gradients
+// (sparse_conv.ts) and the Max/Min gradient (extremum_grad.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -99,6 +99,8 @@ const op = {
   f32x4Le: [0xfd, ...uleb(0x45)],
   f32x4Ge: [0xfd, ...uleb(0x46)],
   v128Or: [0xfd, ...uleb(0x50)],
+  /** (a & mask) | (b & ~mask) for operands a, b, mask. */
+  v128Bitselect: [0xfd, ...uleb(0x52)],
   v128AnyTrue: [0xfd, ...uleb(0x53)],
   i32Eqz: [0x45],
   f64x2PromoteLow: [0xfd, ...uleb(0x5f)],
@@ -112,6 +114,7 @@ const op = {
   f32x4Min: [0xfd, ...uleb(0xe8)],
   f32x4Max: [0xfd, ...uleb(0xe9)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
+  f32x4ConvertI32x4S: [0xfd, ...uleb(0xfa)],
   f64x2Sub: [0xfd, ...uleb(0xf1)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
   f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -430,6 +433,54 @@ function finiteFunc(): Func {
   };
 }
 
+/**
+ * extremumGrad(x, y, dy, dx, scratch, outer, reduced, rowBytes): the Max/Min gradient of extremum_grad.ts over x
+ * seen as [outer, reduced, row] (rowBytes = 4·row, a multiple of 16), y and dy as [outer, row]:
+ *   n = the count of x == y along `reduced`; dx = x == y ? dy·(1/n) : dy·(0/n)
+ * in float32 (IEEE division and product, as the tf ops' chain). scratch: 2·rowBytes bytes, for the counts, then
+ * the two candidate values per column.
+ */
+function extremumGradFunc(): Func {
+  const [X, Y, DY, DX, S, OUTER, REDUCED, ROW] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [O, R, C, P1, P2, YOFF] = [8, 9, 10, 11, 12, 13];
+  const [ONE, ZERO, N] = [14, 15, 16];
+  const at = (base: number, offset: number) => [op.get(base), op.get(offset), op.i32Add];
+  const at3 = (base: number, offset: number, col: number) => [...at(base, offset), op.get(col), op.i32Add];
+  const equalMask = (offset: number) => [...at3(X, offset, C), op.v128Load, ...at3(Y, YOFF, C), op.v128Load, op.f32x4Eq];
+  const nextRow = (local: number) => [op.get(local), op.get(ROW), op.i32Add, op.set(local)];
+  return {
+    name: 'extremumGrad',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128],
+    body: [
+      op.f32Const(1), op.f32x4Splat, op.set(ONE), op.f32Const(0), op.f32x4Splat, op.set(ZERO),
+      op.i32Const(0), op.set(P1), op.i32Const(0), op.set(P2), op.i32Const(0), op.set(YOFF),
+      ...forLoop(O, OUTER, 1, [
+        // counts (int32 lanes) ← 0
+        ...forLoop(C, ROW, 16, [...at(S, C), op.get(ZERO), op.v128Store]),
+        // counts −= (x == y) (a true lane is −1)
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [...at(S, C), ...at(S, C), op.v128Load, ...equalMask(P1), op.i32x4Sub, op.v128Store]),
+          ...nextRow(P1),
+        ]),
+        // scratch[0] ← dy·(1/n), scratch[1] ← dy·(0/n)
+        ...forLoop(C, ROW, 16, [
+          ...at(S, C), op.v128Load, op.f32x4ConvertI32x4S, op.set(N),
+          ...at(S, C), ...at3(DY, YOFF, C), op.v128Load, op.get(ONE), op.get(N), op.f32x4Div, op.f32x4Mul, op.v128Store,
+          ...at3(S, ROW, C), ...at3(DY, YOFF, C), op.v128Load, op.get(ZERO), op.get(N), op.f32x4Div, op.f32x4Mul, op.v128Store,
+        ]),
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [
+            ...at3(DX, P2, C), ...at(S, C), op.v128Load, ...at3(S, ROW, C), op.v128Load, ...equalMask(P2), op.v128Bitselect, op.v128Store,
+          ]),
+          ...nextRow(P2),
+        ]),
+        ...nextRow(YOFF),
+      ]),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -472,6 +523,7 @@ export interface SimdKernels {
   axpy(dst: number, src: number, bytes: number, a: number): void;
   nonzeroGroups(x: number, bytes: number, out: number): void;
   finite(x: number, bytes: number): void;
+  extremumGrad(x: number, y: number, dy: number, dx: number, scratch: number, outer: number, reduced: number, rowBytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -481,7 +533,7 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
-  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc()], sharedMemory);
+  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc()], sharedMemory);
 }
 
 /**
@@ -505,6 +557,7 @@ export function simdKernels(): SimdKernels | undefined {
   const e = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<SimdKernels, 'memory' | 'result'> & SimdKernels['result'];
   kernels = {
     memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
+    extremumGrad: e.extremumGrad,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);
