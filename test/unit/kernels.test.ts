@@ -37,6 +37,7 @@ interface TransposeCase extends LayoutCase { perm: number[] }
 interface BinaryCase { op: string; a: Values; aShape: number[]; b: Values; bShape: number[]; dtype: LayoutCase['dtype'] }
 interface GatherCase extends LayoutCase { indices: Int32Array; indicesShape: number[]; axis: number; batchDims: number }
 interface UnpackCase extends LayoutCase { axis: number }
+interface ReduceCase { op: 'Sum' | 'Max' | 'Min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean }
 interface ExtremumCase { op: 'max' | 'min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean; dy: Float32Array; dyShape: number[] }
 type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
 interface ModelCase { kind: ModelKind; x: Float32Array | Int32Array; xShape: number[]; y: Float32Array; yShape: number[] }
@@ -46,7 +47,7 @@ interface Cases {
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
   gather: GatherCase[]; unpack: UnpackCase[];
   /** NHWC convolutions whose dy is as max pooling leaves it (mostly zeros), for the sparse gradients. */
-  sparseConv: ConvCase[]; extremum: ExtremumCase[];
+  sparseConv: ConvCase[]; extremum: ExtremumCase[]; reduce: ReduceCase[];
 }
 
 interface Results {
@@ -54,7 +55,7 @@ interface Results {
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
   gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
-  sparseFilterGrad: Values[]; sparseInputGrad: Values[]; extremum: Values[];
+  sparseFilterGrad: Values[]; sparseInputGrad: Values[]; extremum: Values[]; reduce: Values[]; cast: Values[];
   /** wasm: whether the kernels' density test sends each sparse case's dy to the sparse path. */
   sparseTaken?: boolean[];
 }
@@ -62,6 +63,8 @@ interface Results {
 interface ChildReport {
   stock?: Results; project: Results;
   firstNames: string[]; secondNames: string[]; projectInPlace: boolean; stockRestored: boolean;
+  /** wasm: the stock wasm kernels' reductions, which the project's must equal bit for bit. */
+  wasmStockReduce?: Values[];
   stockMissing?: string[]; stockEmbeddingError?: string; stockConvError?: string; dilatedConvGradError?: string;
   /** Largest relative difference, fused recurrent op vs tfjs-layers' per-step ops, per case (same process). */
   fusedRecurrent: { label: string; fused: boolean; error: number }[];
@@ -172,6 +175,8 @@ function makeCases(): Cases {
     { ...layout([5, 6]), perm: [0, 1] },
     { ...layout([3, 1, 4, 1], 'int32'), perm: [3, 2, 1, 0] },
     { ...layout([4, 3], 'bool'), perm: [1, 0] },
+    { ...layout([2, 1, 3]), perm: [1, 0, 2] }, // only a size-1 axis moves: the data stays
+    { ...layout([1, 5, 1, 3], 'int32'), perm: [2, 1, 0, 3] },
   ];
 
   // Small integers as floats, so that comparisons meet equal values.
@@ -255,7 +260,34 @@ function makeCases(): Cases {
   addExtremum('min', [5, 4, 12], [2], false); // the last axis
   addExtremum('max', [3, 4, 5], [0, 2], false); // not adjacent: tf ops
 
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum };
+  // Reductions over axes that are not innermost (the project's wasm kernels) and over the innermost (stock), with
+  // magnitudes spread over six decades (so the order of float32 additions shows), ±0 and NaN.
+  const reduce: ReduceCase[] = [];
+  const addReduce = (xShape: number[], axes: number[] | null, keepDims = false) => {
+    const x = Float32Array.from({ length: xShape.reduce((a, b) => a * b, 1) }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 6 - 3));
+    x[2] = -0;
+    x[5] = 0;
+    for (const op of ['Sum', 'Max', 'Min'] as const) reduce.push({ op, x, xShape, axes, keepDims });
+    const nan = x.slice();
+    nan[x.length >> 1] = NaN;
+    for (const op of ['Sum', 'Max', 'Min'] as const) reduce.push({ op, x: nan, xShape, axes, keepDims });
+  };
+  addReduce([32, 46, 64], [1]); // GlobalMaxPool1D
+  addReduce([32, 46, 64], [0, 1]); // the Conv1D bias gradient
+  addReduce([3, 7, 5, 6], [1, 2], true); // 6 columns: the JS loop
+  addReduce([5, 9, 8], [0]);
+  addReduce([4, 3, 2, 8], [2, 1]); // axes descending: stock (it reduces them in that order)
+  addReduce([4, 3, 2, 8], [1, 2]);
+  addReduce([6, 10], [1]); // innermost: stock
+  addReduce([4, 5, 6], [0, 2]); // not adjacent: stock
+  addReduce([4, 5], null); // every axis: stock
+  // Extremes that are zeros of both signs (the first one is kept): −1, −0 and +0 for max, +1, −0 and +0 for min.
+  for (const [op, other] of [['Max', -1], ['Min', 1]] as const) {
+    const x = Float32Array.from({ length: 6 * 9 * 8 }, () => [other, -0, 0][Math.floor(rand() * 3)]);
+    reduce.push({ op, x, xShape: [6, 9, 8], axes: [1], keepDims: false }, { op, x: x.slice(0, 6 * 9 * 5), xShape: [6, 9, 5], axes: [1], keepDims: false });
+  }
+
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum, reduce };
 }
 
 const VOCAB = 50;
@@ -355,12 +387,23 @@ function computeAll(cases: Cases, backend: string): Results {
     sparseInputGrad: cases.sparseConv.map(inputGrad),
     sparseTaken: backend === 'wasm' ? cases.sparseConv.map((c) => tf.tidy(() =>
       nonzeroEntries(tf.backend() as unknown as WasmBackend, tf.tensor(c.dy, c.dyShape)) !== undefined)) : undefined,
+    reduce: computeReduce(cases),
+    cast: [tf.tensor([1.5, -0, NaN]), tf.tensor([3, -4], undefined, 'int32'), tf.tensor([0.5, -2.5, 7])].map((t, i) =>
+      tf.tidy(() => { const y = tf.cast(t, i === 2 ? 'int32' : t.dtype); t.dispose(); return y.dataSync() as Values; })),
     // Through the registered gradient (gradients.ts): the kernel where registered, tf ops where not (stock).
     extremum: cases.extremum.map((c) => tf.tidy(() => {
       const f = (v: tf.Tensor) => (c.op === 'max' ? tf.max(v, c.axes ?? undefined, c.keepDims) : tf.min(v, c.axes ?? undefined, c.keepDims));
       return tf.grad(f)(tf.tensor(c.x, c.xShape), tf.tensor(c.dy, c.dyShape)).dataSync() as Values;
     })),
   };
+}
+
+function computeReduce(cases: Cases): Values[] {
+  return cases.reduce.map((c) => tf.tidy(() => {
+    const x = tf.tensor(c.x, c.xShape);
+    const axes = c.axes ?? undefined;
+    return (c.op === 'Sum' ? tf.sum(x, axes, c.keepDims) : c.op === 'Max' ? tf.max(x, axes, c.keepDims) : tf.min(x, axes, c.keepDims)).dataSync() as Values;
+  }));
 }
 
 /** Recurrent layers fused (kernels/fused_rnn.ts) against tfjs-layers' own per-step ops: loss and every gradient. */
@@ -493,6 +536,7 @@ async function child(role: 'cpu' | 'wasm', cases: Cases): Promise<ChildReport> {
     const conv = cases.models.find((c) => c.kind === 'conv1d')!;
     report.stockEmbeddingError = errorOf(() => modelGradients(lstm, (name) => name.includes('embedding')));
     report.stockConvError = errorOf(() => modelGradients(conv, (name) => name.includes('conv1d')));
+    report.wasmStockReduce = computeReduce(cases);
   } else {
     report.stock = computeAll(cases, role);
     const filter = tf.variable(tf.ones([3, 2, 2]));
@@ -678,6 +722,17 @@ if (require.main === module) {
         });
         // More nonzero gradient entries than extrema: ties were split.
         assert.ok(Array.from(cpu.stock!.extremum[1]).filter((v) => v !== 0).length > cases.extremum[1].dy.length, 'the cases have ties');
+      });
+    });
+
+    describe('wasm Sum, Max, Min over middle and leading axes; Cast to the same dtype; Transpose that moves no data', () => {
+      const same = (a: Values, b: Values) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
+      it('reductions give the stock wasm kernels\' float32 bits (order of sums, ±0, NaN, keepDims)', () => {
+        cases.reduce.forEach((c, i) => assert.ok(same(wasm.project.reduce[i], wasm.wasmStockReduce![i]), `${c.op} [${c.xShape}] axes ${JSON.stringify(c.axes)}`));
+      });
+      it('Cast and Transpose equal the stock cpu kernels exactly', () => {
+        cases.transpose.forEach((c, i) => assert.deepStrictEqual(Array.from(wasm.project.transpose[i]), Array.from(cpu.stock!.transpose[i]), `transpose ${i}`));
+        wasm.project.cast.forEach((v, i) => assert.ok(same(v, cpu.stock!.cast[i]), `cast ${i}`));
       });
     });
 

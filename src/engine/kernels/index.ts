@@ -13,7 +13,10 @@ import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
 import { gatherV2CpuConfig, gatherV2WasmConfig } from './gather';
-import { identityWasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig } from './wasm_layout';
+import {
+  castWasmConfig, identityWasmConfig, sliceWasmConfig, splitVWasmConfig, transposeWasmConfig, unpackWasmConfig,
+} from './wasm_layout';
+import { reduceWasmConfigs } from './wasm_reduce';
 
 /**
  * Per backend, the kernels that fill a missing stock one or replace one that is slow in the
@@ -29,7 +32,7 @@ const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
     gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, extremumGradWasmConfig,
-    ...broadcastingWasmConfigs,
+    castWasmConfig, transposeWasmConfig, ...reduceWasmConfigs, ...broadcastingWasmConfigs,
   ],
 };
 

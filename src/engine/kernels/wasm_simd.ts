@@ -1,6 +1,6 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
 // updates, the moments and histogram of gradient statistics, the loops of the sparse convolution gradients
-// (sparse_conv.ts) and the Max/Min gradient (extremum_grad.ts).
+// (sparse_conv.ts), the Max/Min gradient (extremum_grad.ts) and reductions over a middle axis (wasm_reduce.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -96,6 +96,8 @@ const op = {
   f64x2Lane: (lane: number) => [0xfd, ...uleb(0x21), lane],
   f32x4Eq: [0xfd, ...uleb(0x41)],
   f32x4Ne: [0xfd, ...uleb(0x42)],
+  f32x4Lt: [0xfd, ...uleb(0x43)],
+  f32x4Gt: [0xfd, ...uleb(0x44)],
   f32x4Le: [0xfd, ...uleb(0x45)],
   f32x4Ge: [0xfd, ...uleb(0x46)],
   v128Or: [0xfd, ...uleb(0x50)],
@@ -481,6 +483,41 @@ function extremumGradFunc(): Func {
   };
 }
 
+/**
+ * sumRows / maxRows / minRows(x, out, outer, reduced, rowBytes): x seen as [outer, reduced, row] (rowBytes = 4·row, a
+ * multiple of 16) reduced along the middle axis into out [outer, row], with the stock wasm kernels' float32 results
+ * (they transpose the reduced axes innermost, then loop): sums added in row order from +0; max/min keep the first
+ * value unless a later one is strictly greater/less or NaN (so NaN anywhere gives NaN, and ±0 the first zero).
+ */
+function reduceRowsFunc(kind: 'sum' | 'max' | 'min'): Func {
+  const [X, OUT, OUTER, REDUCED, ROW] = [0, 1, 2, 3, 4];
+  const [O, R, C, P, Q] = [5, 6, 7, 8, 9];
+  const [A, V] = [10, 11];
+  const outAt = [op.get(OUT), op.get(Q), op.i32Add, op.get(C), op.i32Add];
+  const xAt = [op.get(X), op.get(P), op.i32Add, op.get(C), op.i32Add];
+  const combine = kind === 'sum'
+    ? [op.get(A), op.get(V), op.f32x4Add]
+    // v where v > a (max) or v < a (min), or v is NaN; else a
+    : [op.get(V), op.get(A), op.get(V), op.get(A), kind === 'max' ? op.f32x4Gt : op.f32x4Lt, op.get(V), op.get(V), op.f32x4Ne, op.v128Or, op.v128Bitselect];
+  return {
+    name: `${kind}Rows`,
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, V128, V128],
+    body: [
+      op.i32Const(0), op.set(P), op.i32Const(0), op.set(Q),
+      ...forLoop(O, OUTER, 1, [
+        // out row ← +0 (sum) or x's first row (max, min: reducing it again changes nothing)
+        ...forLoop(C, ROW, 16, [...outAt, ...(kind === 'sum' ? [op.f32Const(0), op.f32x4Splat] : [...xAt, op.v128Load]), op.v128Store]),
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [...outAt, ...outAt, op.v128Load, op.set(A), ...xAt, op.v128Load, op.set(V), ...combine, op.v128Store]),
+          op.get(P), op.get(ROW), op.i32Add, op.set(P),
+        ]),
+        op.get(Q), op.get(ROW), op.i32Add, op.set(Q),
+      ]),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -524,6 +561,9 @@ export interface SimdKernels {
   nonzeroGroups(x: number, bytes: number, out: number): void;
   finite(x: number, bytes: number): void;
   extremumGrad(x: number, y: number, dy: number, dx: number, scratch: number, outer: number, reduced: number, rowBytes: number): void;
+  sumRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  maxRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  minRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -533,7 +573,8 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
-  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc()], sharedMemory);
+  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc(),
+    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min')], sharedMemory);
 }
 
 /**
@@ -557,7 +598,7 @@ export function simdKernels(): SimdKernels | undefined {
   const e = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<SimdKernels, 'memory' | 'result'> & SimdKernels['result'];
   kernels = {
     memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
-    extremumGrad: e.extremumGrad,
+    extremumGrad: e.extremumGrad, sumRows: e.sumRows, maxRows: e.maxRows, minRows: e.minRows,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);
