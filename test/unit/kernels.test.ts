@@ -99,6 +99,9 @@ function makeCases(): Cases {
     { x: floats([32, 8]), xShape: [32, 8], ids: ints(32, 0, 50), idsShape: [32], numSegments: 50 },
     // a padding token repeated 600 times: float32 accumulation would drift from the stock double sum
     { x: floats([640, 2]), xShape: [640, 2], ids: Int32Array.from({ length: 640 }, (_, i) => (i % 16 === 0 ? 1 : 0)), idsShape: [640], numSegments: 3 },
+    // rows of 4 and 8 floats (wasm: the SIMD float64 sums), the padding token repeated, ids out of range
+    { x: floats([700, 8]), xShape: [700, 8], ids: Int32Array.from({ length: 700 }, (_, i) => (i % 50 === 7 ? -1 : i % 50 === 9 ? 11 : i % 3 ? 0 : i % 11)), idsShape: [700], numSegments: 11 },
+    { x: floats([700, 4]), xShape: [700, 4], ids: ints(700, -2, 30), idsShape: [700], numSegments: 28 },
   ];
 
   const conv = (
@@ -210,6 +213,11 @@ function makeCases(): Cases {
     { ...layout([4, 6, 3], 'int32'), indices: ints(7, 0, 6), indicesShape: [7], axis: 1, batchDims: 0 },
     { ...layout([3, 5, 2]), indices: ints(12, 0, 5), indicesShape: [3, 4], axis: 1, batchDims: 1 },
     { ...layout([9], 'bool'), indices: ints(4, 0, 9), indicesShape: [2, 2], axis: 0, batchDims: 0 },
+    // rows of 16 elements or more: wasm copies them within the heap
+    { ...layout([40, 20]), indices: ints(90, 0, 40), indicesShape: [9, 10], axis: 0, batchDims: 0 },
+    { ...layout([3, 7, 16], 'int32'), indices: ints(8, 0, 7), indicesShape: [8], axis: 1, batchDims: 0 },
+    { ...layout([6, 33], 'bool'), indices: ints(5, 0, 6), indicesShape: [5], axis: 0, batchDims: 0 },
+    { ...layout([2, 5, 4, 4]), indices: ints(6, 0, 5), indicesShape: [2, 3], axis: 1, batchDims: 1 },
   ];
   const unpack: UnpackCase[] = [
     { ...layout([4, 6, 3]), axis: 1 }, // batch-major sequence into time steps

