@@ -11,6 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { registerProjectGradients } from '../../src/engine/gradients';
 import { projectKernelNames, registerProjectKernels, unregisterProjectKernels } from '../../src/engine/kernels';
 import { WasmBackend, readFloats } from '../../src/engine/kernels/backend_access';
+import { distinctRowsPlan } from '../../src/engine/kernels/embedding_conv';
 import { EXTREMUM_GRAD } from '../../src/engine/kernels/extremum_grad';
 import { nonzeroEntries } from '../../src/engine/kernels/sparse_conv';
 import { fuseRecurrent, setFusedRecurrent } from '../../src/engine/kernels/fused_rnn';
@@ -37,6 +38,10 @@ interface TransposeCase extends LayoutCase { perm: number[] }
 interface BinaryCase { op: string; a: Values; aShape: number[]; b: Values; bShape: number[]; dtype: LayoutCase['dtype'] }
 interface GatherCase extends LayoutCase { indices: Int32Array; indicesShape: number[]; axis: number; batchDims: number }
 interface UnpackCase extends LayoutCase { axis: number }
+interface EmbeddingConvCase {
+  name: string; table: Float32Array; tableShape: [number, number]; ids: Int32Array; idsShape: [number, number];
+  filter: Float32Array; filterShape: [number, number, number, number]; strides: [number, number]; pad: Pad; distinct: boolean;
+}
 interface ReduceCase { op: 'Sum' | 'Max' | 'Min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean }
 interface ExtremumCase { op: 'max' | 'min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean; dy: Float32Array; dyShape: number[] }
 type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
@@ -47,7 +52,7 @@ interface Cases {
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
   gather: GatherCase[]; unpack: UnpackCase[];
   /** NHWC convolutions whose dy is as max pooling leaves it (mostly zeros), for the sparse gradients. */
-  sparseConv: ConvCase[]; extremum: ExtremumCase[]; reduce: ReduceCase[];
+  sparseConv: ConvCase[]; extremum: ExtremumCase[]; reduce: ReduceCase[]; embeddingConv: EmbeddingConvCase[];
 }
 
 interface Results {
@@ -56,6 +61,8 @@ interface Results {
   bigFilterGrad: Values; bigInputGrad: Values;
   gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
   sparseFilterGrad: Values[]; sparseInputGrad: Values[]; extremum: Values[]; reduce: Values[]; cast: Values[];
+  /** Conv2D over gathered rows: the outputs, and (wasm) whether the kernel takes the distinct-rows path. */
+  embeddingConv: Values[]; embeddingConvDistinct?: boolean[];
   /** wasm: whether the kernels' density test sends each sparse case's dy to the sparse path. */
   sparseTaken?: boolean[];
 }
@@ -295,7 +302,23 @@ function makeCases(): Cases {
     reduce.push({ op, x, xShape: [6, 9, 8], axes: [1], keepDims: false }, { op, x: x.slice(0, 6 * 9 * 5), xShape: [6, 9, 5], axes: [1], keepDims: false });
   }
 
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum, reduce };
+  // Conv1D over an Embedding's rows: tokens from a small vocabulary (repeats), every padding, strides, odd channels.
+  const embeddingConv: EmbeddingConvCase[] = [];
+  const addEmbeddingConv = (name: string, vocab: number, [batch, width]: [number, number], [fw, c, co]: number[], strides: [number, number], pad: Pad, distinct = true) => {
+    embeddingConv.push({
+      name, table: floats([vocab, c]), tableShape: [vocab, c], ids: ints(batch * width, 0, vocab), idsShape: [batch, width],
+      filter: floats([1, fw, c, co]), filterShape: [1, fw, c, co], strides, pad, distinct,
+    });
+  };
+  addEmbeddingConv('k5 valid, the model\'s layout', 40, [8, 30], [5, 16, 12], [1, 1], 'valid');
+  addEmbeddingConv('k3 same, odd channels', 20, [5, 17], [3, 7, 5], [1, 1], 'same');
+  addEmbeddingConv('batch 1, k4 same', 12, [1, 40], [4, 8, 8], [1, 1], 'same');
+  addEmbeddingConv('k5 stride 2 same', 30, [4, 33], [5, 6, 8], [1, 2], 'same');
+  addEmbeddingConv('k4 stride 3 valid', 25, [3, 40], [4, 5, 4], [1, 3], 'valid');
+  addEmbeddingConv('explicit padding', 25, [3, 26], [3, 4, 8], [1, 1], [[0, 0], [0, 0], [2, 1], [0, 0]]);
+  addEmbeddingConv('few repeats: stock', 5000, [4, 20], [3, 8, 8], [1, 1], 'valid', false);
+
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum, reduce, embeddingConv };
 }
 
 const VOCAB = 50;
@@ -396,6 +419,14 @@ function computeAll(cases: Cases, backend: string): Results {
     sparseTaken: backend === 'wasm' ? cases.sparseConv.map((c) => tf.tidy(() =>
       nonzeroEntries(tf.backend() as unknown as WasmBackend, tf.tensor(c.dy, c.dyShape)) !== undefined)) : undefined,
     reduce: computeReduce(cases),
+    embeddingConv: cases.embeddingConv.map((c) => tf.tidy(() => {
+      const x = tf.reshape(tf.gather(tf.tensor(c.table, c.tableShape), tf.tensor(c.ids, [c.ids.length], 'int32')), [c.idsShape[0], 1, c.idsShape[1], c.tableShape[1]]);
+      return tf.conv2d(x as tf.Tensor4D, tf.tensor(c.filter, c.filterShape) as tf.Tensor4D, c.strides, c.pad as never).dataSync() as Values;
+    })),
+    embeddingConvDistinct: backend === 'wasm' ? cases.embeddingConv.map((c) => tf.tidy(() => {
+      const x = tf.reshape(tf.gather(tf.tensor(c.table, c.tableShape), tf.tensor(c.ids, [c.ids.length], 'int32')), [c.idsShape[0], 1, c.idsShape[1], c.tableShape[1]]);
+      return distinctRowsPlan({ inputs: { x, filter: tf.tensor(c.filter, c.filterShape) }, attrs: { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 } as never }) !== undefined;
+    })) : undefined,
     cast: [tf.tensor([1.5, -0, NaN]), tf.tensor([3, -4], undefined, 'int32'), tf.tensor([0.5, -2.5, 7])].map((t, i) =>
       tf.tidy(() => { const y = tf.cast(t, i === 2 ? 'int32' : t.dtype); t.dispose(); return y.dataSync() as Values; })),
     // Through the registered gradient (gradients.ts): the kernel where registered, tf ops where not (stock).
@@ -717,6 +748,15 @@ if (require.main === module) {
         const grad = cpu.stock!.sparseFilterGrad[at] as Float32Array;
         assert.ok(grad.some((v) => Number.isNaN(v)), 'the reference has NaN entries (a zero of dy times ±Inf)');
         assertCloseNonFinite(wasm.project.sparseFilterGrad[at], grad, 1e-5, 'filter');
+      });
+    });
+
+    describe('wasm Conv2D over an Embedding\'s rows (embedding_conv.ts)', () => {
+      it('takes the distinct-rows path where tokens repeat, the stock kernel where they do not', () => {
+        assert.deepStrictEqual(wasm.project.embeddingConvDistinct, cases.embeddingConv.map((c) => c.distinct));
+      });
+      it('matches the stock cpu convolution (paddings, strides, batch 1, odd channels)', () => {
+        cases.embeddingConv.forEach((c, i) => assertClose(wasm.project.embeddingConv[i], cpu.stock!.embeddingConv[i], 1e-5, c.name));
       });
     });
 

@@ -8,6 +8,7 @@ import { conv2DBackpropFilterCpuConfig, conv2DBackpropFilterWasmConfig } from '.
 import { conv2DBackpropInputWasmConfig } from './conv2d_backprop_input';
 import { sliceCpuConfig, splitVCpuConfig, transposeCpuConfig } from './cpu_layout';
 import { batchMatMulCpuConfig, fusedMatMulCpuConfig } from './cpu_mat_mul';
+import { conv2DWasmConfig } from './embedding_conv';
 import { extremumGradCpuConfig, extremumGradWasmConfig } from './extremum_grad';
 import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
@@ -32,7 +33,7 @@ const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
     gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, extremumGradWasmConfig,
-    castWasmConfig, transposeWasmConfig, ...reduceWasmConfigs, ...broadcastingWasmConfigs,
+    castWasmConfig, transposeWasmConfig, conv2DWasmConfig, ...reduceWasmConfigs, ...broadcastingWasmConfigs,
   ],
 };
 

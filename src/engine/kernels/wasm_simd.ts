@@ -1,7 +1,8 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
 // updates, the moments and histogram of gradient statistics, the loops of the sparse convolution gradients
 // (sparse_conv.ts), the Max/Min gradient (extremum_grad.ts), reductions over a middle axis (wasm_reduce.ts) and the
-// Embedding gradient's float64 sums (unsorted_segment_sum.ts).
+// Embedding gradient's float64 sums (unsorted_segment_sum.ts), and the forward pass of a convolution over embedded
+// tokens and the Embedding lookup's row copies (embedding_conv.ts, gather.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -572,6 +573,58 @@ function demoteRowFunc(): Func {
   };
 }
 
+/**
+ * gatherSum(out, src, table, rows, taps, rowBytes): out row r (float32, rowBytes a multiple of 16) ← +0 plus, in
+ * order, the src rows at the byte offsets table[r·taps + t] for t < taps (int32; −1: none). The forward pass of a
+ * convolution over gathered rows (embedding_conv.ts).
+ */
+function gatherSumFunc(): Func {
+  const [OUT, SRC, TABLE, ROWS, TAPS, ROW] = [0, 1, 2, 3, 4, 5];
+  const [R, T, C, OFF] = [6, 7, 8, 9];
+  const outAt = [op.get(OUT), op.get(C), op.i32Add];
+  return {
+    name: 'gatherSum',
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32],
+    body: [
+      ...forLoop(R, ROWS, 1, [
+        ...forLoop(C, ROW, 16, [...outAt, op.f32Const(0), op.f32x4Splat, op.v128Store]),
+        ...forLoop(T, TAPS, 1, [
+          op.block,
+          op.get(TABLE), op.i32Load, op.set(OFF),
+          op.get(TABLE), op.i32Const(4), op.i32Add, op.set(TABLE),
+          op.get(OFF), op.i32Const(0), op.i32GeS, op.i32Eqz, op.brIf(0),
+          ...forLoop(C, ROW, 16, [...outAt, ...outAt, op.v128Load, op.get(SRC), op.get(OFF), op.i32Add, op.get(C), op.i32Add, op.v128Load, op.f32x4Add, op.v128Store]),
+          op.end,
+        ]),
+        op.get(OUT), op.get(ROW), op.i32Add, op.set(OUT),
+      ]),
+    ],
+  };
+}
+
+/**
+ * copyRows(dst, src, from, count, rowBytes): row i of dst (rowBytes a multiple of 16) ← the rowBytes at src + from[i]
+ * (int32 byte offsets). GatherV2's row copies (gather.ts, embedding_conv.ts) without a JS call per row.
+ */
+function copyRowsFunc(): Func {
+  const [DST, SRC, FROM, COUNT, ROW] = [0, 1, 2, 3, 4];
+  const [I, C, S] = [5, 6, 7];
+  return {
+    name: 'copyRows',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32],
+    body: [
+      ...forLoop(I, COUNT, 1, [
+        op.get(SRC), op.get(FROM), op.i32Load, op.i32Add, op.set(S),
+        ...forLoop(C, ROW, 16, [op.get(DST), op.get(C), op.i32Add, op.get(S), op.get(C), op.i32Add, op.v128Load, op.v128Store]),
+        op.get(FROM), op.i32Const(4), op.i32Add, op.set(FROM),
+        op.get(DST), op.get(ROW), op.i32Add, op.set(DST),
+      ]),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -620,6 +673,8 @@ export interface SimdKernels {
   minRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
   scatterAddF64(acc: number, x: number, to: number, count: number, rowBytes: number): void;
   demoteRow(out: number, acc: number, bytes: number): void;
+  gatherSum(out: number, src: number, table: number, rows: number, taps: number, rowBytes: number): void;
+  copyRows(dst: number, src: number, from: number, count: number, rowBytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -630,7 +685,7 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc(),
-    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc()], sharedMemory);
+    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc(), gatherSumFunc(), copyRowsFunc()], sharedMemory);
 }
 
 /**
@@ -655,7 +710,7 @@ export function simdKernels(): SimdKernels | undefined {
   kernels = {
     memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
     extremumGrad: e.extremumGrad, sumRows: e.sumRows, maxRows: e.maxRows, minRows: e.minRows,
-    scatterAddF64: e.scatterAddF64, demoteRow: e.demoteRow,
+    scatterAddF64: e.scatterAddF64, demoteRow: e.demoteRow, gatherSum: e.gatherSum, copyRows: e.copyRows,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);
