@@ -185,8 +185,9 @@ function makeCases(): Cases {
     { ...layout([5, 6]), perm: [0, 1] },
     { ...layout([3, 1, 4, 1], 'int32'), perm: [3, 2, 1, 0] },
     { ...layout([4, 3], 'bool'), perm: [1, 0] },
-    { ...layout([2, 1, 3]), perm: [1, 0, 2] }, // only a size-1 axis moves: the data stays
+    { ...layout([2, 1, 3]), perm: [1, 0, 2] }, // only a size-1 axis moves
     { ...layout([1, 5, 1, 3], 'int32'), perm: [2, 1, 0, 3] },
+    { ...layout([3, 1, 4]), perm: [0, 1, 2] },
   ];
 
   // Small integers as floats, so that comparisons meet equal values.
