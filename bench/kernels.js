@@ -99,6 +99,16 @@ function kernelBench() {
   compare('Conv2DBackpropFilter Conv1D(64,k5) on [32,50,64]', 'Conv2DBackpropFilter', kernel('Conv2DBackpropFilter', { x, dy }, { ...convAttrs, filterShape: [1, 5, 64, 64] }),
     { slowStock: backendName === 'cpu' });
   compare('Conv2DBackpropInput  Conv1D(64,k5) on [32,50,64]', 'Conv2DBackpropInput', kernel('Conv2DBackpropInput', { dy, filter }, { ...convAttrs, inputShape: [32, 1, 50, 64] }));
+  // dy as GlobalMaxPool1D leaves it (one time step per sequence and channel): the sparse path. A fresh dy per
+  // call, as in training (the kernels remember the nonzero entries of a dy they have seen).
+  const pooled = new Float32Array(32 * 46 * 64);
+  for (let b = 0; b < 32; b++) for (let c = 0; c < 64; c++) pooled[(b * 46 + ((b * 7 + c * 13) % 46)) * 64 + c] = Math.sin(b + c);
+  const freshPooled = (f) => () => { const sparseDy = tf.tensor4d(pooled, [32, 1, 46, 64]); const out = f(sparseDy); sparseDy.dispose(); return out; };
+  compare('Conv2DBackpropFilter, max-pooled dy (2% nonzero)', 'Conv2DBackpropFilter',
+    freshPooled((d) => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: d }, { ...convAttrs, filterShape: [1, 5, 64, 64] })),
+    { slowStock: backendName === 'cpu' });
+  compare('Conv2DBackpropInput, max-pooled dy (2% nonzero)', 'Conv2DBackpropInput',
+    freshPooled((d) => tf.engine().runKernel('Conv2DBackpropInput', { dy: d, filter }, { ...convAttrs, inputShape: [32, 1, 50, 64] })));
 
   const maxed = tf.randomNormal([32, 46, 64]);
   const max = tf.max(maxed, 1, true);

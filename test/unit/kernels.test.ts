@@ -8,8 +8,12 @@ import * as assert from 'assert';
 import { fork } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { registerProjectGradients } from '../../src/engine/gradients';
 import { projectKernelNames, registerProjectKernels, unregisterProjectKernels } from '../../src/engine/kernels';
-import { readFloats } from '../../src/engine/kernels/backend_access';
+import { WasmBackend, readFloats } from '../../src/engine/kernels/backend_access';
+import { distinctRowsPlan } from '../../src/engine/kernels/embedding_conv';
+import { EXTREMUM_GRAD } from '../../src/engine/kernels/extremum_grad';
+import { nonzeroEntries } from '../../src/engine/kernels/sparse_conv';
 import { fuseRecurrent, setFusedRecurrent } from '../../src/engine/kernels/fused_rnn';
 import { fusedUpdate } from '../../src/engine/kernels/optimizer_update';
 import { simdKernels } from '../../src/engine/kernels/wasm_simd';
@@ -34,6 +38,12 @@ interface TransposeCase extends LayoutCase { perm: number[] }
 interface BinaryCase { op: string; a: Values; aShape: number[]; b: Values; bShape: number[]; dtype: LayoutCase['dtype'] }
 interface GatherCase extends LayoutCase { indices: Int32Array; indicesShape: number[]; axis: number; batchDims: number }
 interface UnpackCase extends LayoutCase { axis: number }
+interface EmbeddingConvCase {
+  name: string; table: Float32Array; tableShape: [number, number]; ids: Int32Array; idsShape: [number, number];
+  filter: Float32Array; filterShape: [number, number, number, number]; strides: [number, number]; pad: Pad; distinct: boolean;
+}
+interface ReduceCase { op: 'Sum' | 'Max' | 'Min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean }
+interface ExtremumCase { op: 'max' | 'min'; x: Float32Array; xShape: number[]; axes: number[] | null; keepDims: boolean; dy: Float32Array; dyShape: number[] }
 type ModelKind = 'lstm' | 'gru' | 'simpleRNN' | 'conv1d' | 'mlp';
 interface ModelCase { kind: ModelKind; x: Float32Array | Int32Array; xShape: number[]; y: Float32Array; yShape: number[] }
 
@@ -41,6 +51,8 @@ interface Cases {
   segmentSum: SegmentSumCase[]; conv: ConvCase[]; bigConv: ConvCase; matMul: MatMulCase[]; fused: FusedCase[];
   slice: SliceCase[]; split: SplitCase[]; transpose: TransposeCase[]; binary: BinaryCase[]; models: ModelCase[];
   gather: GatherCase[]; unpack: UnpackCase[];
+  /** NHWC convolutions whose dy is as max pooling leaves it (mostly zeros), for the sparse gradients. */
+  sparseConv: ConvCase[]; extremum: ExtremumCase[]; reduce: ReduceCase[]; embeddingConv: EmbeddingConvCase[];
 }
 
 interface Results {
@@ -48,11 +60,18 @@ interface Results {
   slice: Values[]; split: Values[][]; transpose: Values[]; binary: Values[]; models: Values[][];
   bigFilterGrad: Values; bigInputGrad: Values;
   gather: Values[]; gatherOutOfRange?: string; unpack: Values[][]; identity: Values[];
+  sparseFilterGrad: Values[]; sparseInputGrad: Values[]; extremum: Values[]; reduce: Values[]; cast: Values[];
+  /** Conv2D over gathered rows: the outputs, and (wasm) whether the kernel takes the distinct-rows path. */
+  embeddingConv: Values[]; embeddingConvDistinct?: boolean[];
+  /** wasm: whether the kernels' density test sends each sparse case's dy to the sparse path. */
+  sparseTaken?: boolean[];
 }
 
 interface ChildReport {
   stock?: Results; project: Results;
   firstNames: string[]; secondNames: string[]; projectInPlace: boolean; stockRestored: boolean;
+  /** wasm: the stock wasm kernels' reductions, which the project's must equal bit for bit. */
+  wasmStockReduce?: Values[];
   stockMissing?: string[]; stockEmbeddingError?: string; stockConvError?: string; dilatedConvGradError?: string;
   /** Largest relative difference, fused recurrent op vs tfjs-layers' per-step ops, per case (same process). */
   fusedRecurrent: { label: string; fused: boolean; error: number }[];
@@ -87,6 +106,9 @@ function makeCases(): Cases {
     { x: floats([32, 8]), xShape: [32, 8], ids: ints(32, 0, 50), idsShape: [32], numSegments: 50 },
     // a padding token repeated 600 times: float32 accumulation would drift from the stock double sum
     { x: floats([640, 2]), xShape: [640, 2], ids: Int32Array.from({ length: 640 }, (_, i) => (i % 16 === 0 ? 1 : 0)), idsShape: [640], numSegments: 3 },
+    // rows of 4 and 8 floats (wasm: the SIMD float64 sums), the padding token repeated, ids out of range
+    { x: floats([700, 8]), xShape: [700, 8], ids: Int32Array.from({ length: 700 }, (_, i) => (i % 50 === 7 ? -1 : i % 50 === 9 ? 11 : i % 3 ? 0 : i % 11)), idsShape: [700], numSegments: 11 },
+    { x: floats([700, 4]), xShape: [700, 4], ids: ints(700, -2, 30), idsShape: [700], numSegments: 28 },
   ];
 
   const conv = (
@@ -163,6 +185,9 @@ function makeCases(): Cases {
     { ...layout([5, 6]), perm: [0, 1] },
     { ...layout([3, 1, 4, 1], 'int32'), perm: [3, 2, 1, 0] },
     { ...layout([4, 3], 'bool'), perm: [1, 0] },
+    { ...layout([2, 1, 3]), perm: [1, 0, 2] }, // only a size-1 axis moves
+    { ...layout([1, 5, 1, 3], 'int32'), perm: [2, 1, 0, 3] },
+    { ...layout([3, 1, 4]), perm: [0, 1, 2] },
   ];
 
   // Small integers as floats, so that comparisons meet equal values.
@@ -196,13 +221,105 @@ function makeCases(): Cases {
     { ...layout([4, 6, 3], 'int32'), indices: ints(7, 0, 6), indicesShape: [7], axis: 1, batchDims: 0 },
     { ...layout([3, 5, 2]), indices: ints(12, 0, 5), indicesShape: [3, 4], axis: 1, batchDims: 1 },
     { ...layout([9], 'bool'), indices: ints(4, 0, 9), indicesShape: [2, 2], axis: 0, batchDims: 0 },
+    // rows of 16 elements or more: wasm copies them within the heap
+    { ...layout([40, 20]), indices: ints(90, 0, 40), indicesShape: [9, 10], axis: 0, batchDims: 0 },
+    { ...layout([3, 7, 16], 'int32'), indices: ints(8, 0, 7), indicesShape: [8], axis: 1, batchDims: 0 },
+    { ...layout([6, 33], 'bool'), indices: ints(5, 0, 6), indicesShape: [5], axis: 0, batchDims: 0 },
+    { ...layout([2, 5, 4, 4]), indices: ints(6, 0, 5), indicesShape: [2, 3], axis: 1, batchDims: 1 },
   ];
   const unpack: UnpackCase[] = [
     { ...layout([4, 6, 3]), axis: 1 }, // batch-major sequence into time steps
     { ...layout([3, 2], 'int32'), axis: 0 },
     { ...layout([2, 3, 2], 'bool'), axis: -1 },
   ];
-  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack };
+  // dy with about 3% of its entries nonzero (max pooling's gradient through ReLU), under the kernels' 8% bound.
+  const sparse = (c: ConvCase, name: string, nonFinite = false): ConvCase => {
+    const dy = new Float32Array(c.dy.length);
+    const keep = Math.max(1, Math.floor(dy.length * 0.03));
+    for (let k = 0; k < keep; k++) dy[Math.floor(rand() * dy.length)] = c.dy[k] * 3;
+    const x = c.x.slice();
+    // ±Inf and NaN in x: a zero of dy times them is NaN in the dense product, so the gradient must stay dense
+    if (nonFinite) [x[3], x[x.length - 5], x[x.length >> 1]] = [Infinity, NaN, -Infinity];
+    return { ...c, name, x, dy };
+  };
+  const sparseConv = [
+    sparse(conv('conv1d k5 valid, the model\'s layout', [6, 1, 30, 16], [1, 5, 16, 12], 1, 'valid'), 'conv1d k5 valid'),
+    sparse(conv('conv1d k3 same, odd channels', [5, 1, 23, 7], [1, 3, 7, 5], 1, 'same'), 'conv1d k3 same, 7 -> 5 channels'),
+    sparse(conv('conv1d batch 1', [1, 1, 61, 8], [1, 4, 8, 9], 1, 'same'), 'conv1d batch 1, even kernel, same'),
+    sparse(conv('conv1d stride 2', [4, 1, 37, 6], [1, 5, 6, 8], [1, 2], 'same'), 'conv1d k5 stride 2 same'),
+    sparse(conv('conv1d stride 3 valid', [3, 1, 40, 5], [1, 4, 5, 6], [1, 3], 'valid'), 'conv1d k4 stride 3 valid'),
+    sparse(conv('2d', [3, 9, 11, 3], [3, 2, 3, 4], 1, 'same'), '2d 3x2 same'),
+    sparse(conv('2d stride 2', [2, 13, 12, 4], [3, 3, 4, 5], 2, 'same'), '2d 3x3 stride 2 same'),
+    sparse(conv('2d explicit', [2, 10, 11, 2], [2, 3, 2, 3], [1, 2], [[0, 0], [1, 2], [0, 1], [0, 0]]), '2d explicit padding, stride [1, 2]'),
+    sparse(conv('2d pad 1 ceil', [3, 12, 12, 2], [3, 3, 2, 3], 2, 1, 'ceil'), '2d pad 1 stride 2 ceil'),
+    sparse(conv('conv1d non-finite x', [4, 1, 30, 8], [1, 5, 8, 6], 1, 'valid'), 'conv1d with non-finite x (±Inf, NaN)', true),
+  ];
+
+  // Max/Min gradients with ties (small integers), NaN, and a dy with signed zeros, ±Inf and NaN.
+  const extremum: ExtremumCase[] = [];
+  const addExtremum = (op: 'max' | 'min', xShape: number[], axes: number[] | null, keepDims: boolean, special = false) => {
+    const x = Float32Array.from(ints(xShape.reduce((a, b) => a * b, 1), -3, 3));
+    const reduced = new Set(axes ?? xShape.map((_, i) => i));
+    const dyShape = xShape.flatMap((d, i) => (reduced.has(i) ? (keepDims ? [1] : []) : [d]));
+    const dy = floats(dyShape);
+    if (special) {
+      x[1] = NaN; // its column's extremum is NaN: no element equals it
+      [dy[0], dy[1], dy[2], dy[3]] = [-0, Infinity, NaN, -2];
+    }
+    extremum.push({ op, x, xShape, axes, keepDims, dy, dyShape });
+  };
+  addExtremum('max', [6, 9, 8], [1], false, true); // GlobalMaxPool1D: time axis, channels a multiple of 4 (SIMD)
+  addExtremum('max', [32, 46, 64], [1], false); // the benchmark's shape
+  addExtremum('min', [3, 7, 5], [1], true, true); // 5 columns: the JS loop
+  addExtremum('max', [4, 6], null, false); // every axis
+  addExtremum('max', [2, 3, 4, 8], [1, 2], true); // two adjacent axes
+  addExtremum('min', [5, 4, 12], [2], false); // the last axis
+  addExtremum('max', [3, 4, 5], [0, 2], false); // not adjacent: tf ops
+
+  // Reductions over axes that are not innermost (the project's wasm kernels) and over the innermost (stock), with
+  // magnitudes spread over six decades (so the order of float32 additions shows), ±0 and NaN.
+  const reduce: ReduceCase[] = [];
+  const addReduce = (xShape: number[], axes: number[] | null, keepDims = false) => {
+    const x = Float32Array.from({ length: xShape.reduce((a, b) => a * b, 1) }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 6 - 3));
+    x[2] = -0;
+    x[5] = 0;
+    for (const op of ['Sum', 'Max', 'Min'] as const) reduce.push({ op, x, xShape, axes, keepDims });
+    const nan = x.slice();
+    nan[x.length >> 1] = NaN;
+    for (const op of ['Sum', 'Max', 'Min'] as const) reduce.push({ op, x: nan, xShape, axes, keepDims });
+  };
+  addReduce([32, 46, 64], [1]); // GlobalMaxPool1D
+  addReduce([32, 46, 64], [0, 1]); // the Conv1D bias gradient
+  addReduce([3, 7, 5, 6], [1, 2], true); // 6 columns: the JS loop
+  addReduce([5, 9, 8], [0]);
+  addReduce([4, 3, 2, 8], [2, 1]); // axes descending: stock (it reduces them in that order)
+  addReduce([4, 3, 2, 8], [1, 2]);
+  addReduce([6, 10], [1]); // innermost: stock
+  addReduce([4, 5, 6], [0, 2]); // not adjacent: stock
+  addReduce([4, 5], null); // every axis: stock
+  // Extremes that are zeros of both signs (the first one is kept): −1, −0 and +0 for max, +1, −0 and +0 for min.
+  for (const [op, other] of [['Max', -1], ['Min', 1]] as const) {
+    const x = Float32Array.from({ length: 6 * 9 * 8 }, () => [other, -0, 0][Math.floor(rand() * 3)]);
+    reduce.push({ op, x, xShape: [6, 9, 8], axes: [1], keepDims: false }, { op, x: x.slice(0, 6 * 9 * 5), xShape: [6, 9, 5], axes: [1], keepDims: false });
+  }
+
+  // Conv1D over an Embedding's rows: tokens from a small vocabulary (repeats), every padding, strides, odd channels.
+  const embeddingConv: EmbeddingConvCase[] = [];
+  const addEmbeddingConv = (name: string, vocab: number, [batch, width]: [number, number], [fw, c, co]: number[], strides: [number, number], pad: Pad, distinct = true) => {
+    embeddingConv.push({
+      name, table: floats([vocab, c]), tableShape: [vocab, c], ids: ints(batch * width, 0, vocab), idsShape: [batch, width],
+      filter: floats([1, fw, c, co]), filterShape: [1, fw, c, co], strides, pad, distinct,
+    });
+  };
+  addEmbeddingConv('k5 valid, the model\'s layout', 40, [8, 30], [5, 16, 12], [1, 1], 'valid');
+  addEmbeddingConv('k3 same, odd channels', 20, [5, 17], [3, 7, 5], [1, 1], 'same');
+  addEmbeddingConv('batch 1, k4 same', 12, [1, 40], [4, 8, 8], [1, 1], 'same');
+  addEmbeddingConv('k5 stride 2 same', 30, [4, 33], [5, 6, 8], [1, 2], 'same');
+  addEmbeddingConv('k4 stride 3 valid', 25, [3, 40], [4, 5, 4], [1, 3], 'valid');
+  addEmbeddingConv('explicit padding', 25, [3, 26], [3, 4, 8], [1, 1], [[0, 0], [0, 0], [2, 1], [0, 0]]);
+  addEmbeddingConv('few repeats: stock', 5000, [4, 20], [3, 8, 8], [1, 1], 'valid', false);
+
+  return { segmentSum, conv: convCases, bigConv, matMul, fused, slice, split, transpose, binary, models, gather, unpack, sparseConv, extremum, reduce, embeddingConv };
 }
 
 const VOCAB = 50;
@@ -298,7 +415,35 @@ function computeAll(cases: Cases, backend: string): Results {
       x.dispose(); // the copy (or the shared buffer) must outlive its input
       return y.dataSync() as Values;
     })),
+    sparseFilterGrad: cases.sparseConv.map(filterGrad),
+    sparseInputGrad: cases.sparseConv.map(inputGrad),
+    sparseTaken: backend === 'wasm' ? cases.sparseConv.map((c) => tf.tidy(() =>
+      nonzeroEntries(tf.backend() as unknown as WasmBackend, tf.tensor(c.dy, c.dyShape)) !== undefined)) : undefined,
+    reduce: computeReduce(cases),
+    embeddingConv: cases.embeddingConv.map((c) => tf.tidy(() => {
+      const x = tf.reshape(tf.gather(tf.tensor(c.table, c.tableShape), tf.tensor(c.ids, [c.ids.length], 'int32')), [c.idsShape[0], 1, c.idsShape[1], c.tableShape[1]]);
+      return tf.conv2d(x as tf.Tensor4D, tf.tensor(c.filter, c.filterShape) as tf.Tensor4D, c.strides, c.pad as never).dataSync() as Values;
+    })),
+    embeddingConvDistinct: backend === 'wasm' ? cases.embeddingConv.map((c) => tf.tidy(() => {
+      const x = tf.reshape(tf.gather(tf.tensor(c.table, c.tableShape), tf.tensor(c.ids, [c.ids.length], 'int32')), [c.idsShape[0], 1, c.idsShape[1], c.tableShape[1]]);
+      return distinctRowsPlan({ inputs: { x, filter: tf.tensor(c.filter, c.filterShape) }, attrs: { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 } as never }) !== undefined;
+    })) : undefined,
+    cast: [tf.tensor([1.5, -0, NaN]), tf.tensor([3, -4], undefined, 'int32'), tf.tensor([0.5, -2.5, 7])].map((t, i) =>
+      tf.tidy(() => { const y = tf.cast(t, i === 2 ? 'int32' : t.dtype); t.dispose(); return y.dataSync() as Values; })),
+    // Through the registered gradient (gradients.ts): the kernel where registered, tf ops where not (stock).
+    extremum: cases.extremum.map((c) => tf.tidy(() => {
+      const f = (v: tf.Tensor) => (c.op === 'max' ? tf.max(v, c.axes ?? undefined, c.keepDims) : tf.min(v, c.axes ?? undefined, c.keepDims));
+      return tf.grad(f)(tf.tensor(c.x, c.xShape), tf.tensor(c.dy, c.dyShape)).dataSync() as Values;
+    })),
   };
+}
+
+function computeReduce(cases: Cases): Values[] {
+  return cases.reduce.map((c) => tf.tidy(() => {
+    const x = tf.tensor(c.x, c.xShape);
+    const axes = c.axes ?? undefined;
+    return (c.op === 'Sum' ? tf.sum(x, axes, c.keepDims) : c.op === 'Max' ? tf.max(x, axes, c.keepDims) : tf.min(x, axes, c.keepDims)).dataSync() as Values;
+  }));
 }
 
 /** Recurrent layers fused (kernels/fused_rnn.ts) against tfjs-layers' own per-step ops: loss and every gradient. */
@@ -408,6 +553,7 @@ const projectConfigs = new Map<string, tf.KernelConfig>();
 const projectConfig = (name: string, backend: string) => projectConfigs.get(`${backend}_${name}`);
 
 async function child(role: 'cpu' | 'wasm', cases: Cases): Promise<ChildReport> {
+  registerProjectGradients(); // the Max/Min gradient the engine trains with, for the extremum cases
   const quiet = console.log;
   console.log = () => undefined; // tfjs' banner about tfjs-node
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -430,6 +576,7 @@ async function child(role: 'cpu' | 'wasm', cases: Cases): Promise<ChildReport> {
     const conv = cases.models.find((c) => c.kind === 'conv1d')!;
     report.stockEmbeddingError = errorOf(() => modelGradients(lstm, (name) => name.includes('embedding')));
     report.stockConvError = errorOf(() => modelGradients(conv, (name) => name.includes('conv1d')));
+    report.wasmStockReduce = computeReduce(cases);
   } else {
     report.stock = computeAll(cases, role);
     const filter = tf.variable(tf.ones([3, 2, 2]));
@@ -522,7 +669,8 @@ if (require.main === module) {
         }
       });
       it('stock wasm lacks UnsortedSegmentSum and Conv2DBackpropFilter, so Embedding and Conv1D cannot train without them', () => {
-        assert.deepStrictEqual(wasm.stockMissing, ['UnsortedSegmentSum', 'Conv2DBackpropFilter']);
+        // (and the project's own Max/Min gradient kernel, which is no tfjs kernel)
+        assert.deepStrictEqual(wasm.stockMissing, ['UnsortedSegmentSum', 'Conv2DBackpropFilter', EXTREMUM_GRAD]);
         assert.match(wasm.stockEmbeddingError ?? 'trained', /Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'/);
         assert.match(wasm.stockConvError ?? 'trained', /Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'/);
       });
@@ -567,6 +715,73 @@ if (require.main === module) {
       it('matches the stock cpu kernel, NCHW included (handed to the stock wasm kernel)', () => {
         cases.conv.forEach((c, i) => assertClose(wasm.project.inputGrad[i], cpu.stock!.inputGrad[i], 1e-5, c.name));
         assertClose(wasm.project.bigInputGrad, cpu.stock!.bigInputGrad, 1e-5, 'chunked');
+      });
+    });
+
+    describe('convolution gradients of a mostly-zero dy (sparse_conv.ts)', () => {
+      /** Same non-finite entries (NaN as NaN, ±Inf by sign), and the finite ones within `tolerance` of the scale. */
+      function assertCloseNonFinite(actual: Values | string, expected: Values | string, tolerance: number, what: string): void {
+        assert.ok(typeof actual !== 'string' && typeof expected !== 'string', `${what}: ${actual} / ${expected}`);
+        assert.strictEqual(actual.length, expected.length, `${what}: element count`);
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < expected.length; i++) {
+          if (!Number.isFinite(expected[i]) || !Number.isFinite(actual[i])) {
+            assert.ok(Object.is(actual[i], expected[i]) || (Number.isNaN(actual[i]) && Number.isNaN(expected[i])), `${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+            continue;
+          }
+          diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+          scale = Math.max(scale, Math.abs(expected[i]));
+        }
+        assert.ok(diff <= tolerance * Math.max(scale, 1e-30), `${what}: relative error ${(diff / scale).toExponential(2)} > ${tolerance}`);
+      }
+      it('the density test sends every case to the sparse path on wasm', () => {
+        assert.deepStrictEqual(wasm.project.sparseTaken, cases.sparseConv.map(() => true));
+      });
+      it('wasm filter and input gradients match the stock cpu kernels (strides, paddings, batch 1, odd channels)', () => {
+        cases.sparseConv.forEach((c, i) => {
+          assertCloseNonFinite(wasm.project.sparseFilterGrad[i], cpu.stock!.sparseFilterGrad[i], 1e-5, `filter ${c.name}`);
+          assertCloseNonFinite(wasm.project.sparseInputGrad[i], cpu.stock!.sparseInputGrad[i], 1e-5, `input ${c.name}`);
+        });
+      });
+      it('non-finite x makes the same entries NaN/Inf as the dense product', () => {
+        const at = cases.sparseConv.findIndex((c) => c.name.includes('non-finite'));
+        const grad = cpu.stock!.sparseFilterGrad[at] as Float32Array;
+        assert.ok(grad.some((v) => Number.isNaN(v)), 'the reference has NaN entries (a zero of dy times ±Inf)');
+        assertCloseNonFinite(wasm.project.sparseFilterGrad[at], grad, 1e-5, 'filter');
+      });
+    });
+
+    describe('wasm Conv2D over an Embedding\'s rows (embedding_conv.ts)', () => {
+      it('takes the distinct-rows path where tokens repeat, the stock kernel where they do not', () => {
+        assert.deepStrictEqual(wasm.project.embeddingConvDistinct, cases.embeddingConv.map((c) => c.distinct));
+      });
+      it('matches the stock cpu convolution (paddings, strides, batch 1, odd channels)', () => {
+        cases.embeddingConv.forEach((c, i) => assertClose(wasm.project.embeddingConv[i], cpu.stock!.embeddingConv[i], 1e-5, c.name));
+      });
+    });
+
+    describe('Max/Min gradient (gradients.ts: ties split evenly) as one kernel', () => {
+      it('cpu and wasm give the tf-op chain\'s float32 bits: ties, NaN, signed zeros, ±Inf and NaN in dy, every axis layout', () => {
+        const same = (a: Values, b: Values) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
+        cases.extremum.forEach((c, i) => {
+          const what = `${c.op} [${c.xShape}] axes ${JSON.stringify(c.axes)}`;
+          assert.ok(same(cpu.project.extremum[i], cpu.stock!.extremum[i]), `cpu ${what}`);
+          assert.ok(same(wasm.project.extremum[i], cpu.stock!.extremum[i]), `wasm ${what}`);
+        });
+        // More nonzero gradient entries than extrema: ties were split.
+        assert.ok(Array.from(cpu.stock!.extremum[1]).filter((v) => v !== 0).length > cases.extremum[1].dy.length, 'the cases have ties');
+      });
+    });
+
+    describe('wasm Sum, Max, Min over middle and leading axes; Cast to the same dtype; Transpose that moves no data', () => {
+      const same = (a: Values, b: Values) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
+      it('reductions give the stock wasm kernels\' float32 bits (order of sums, ±0, NaN, keepDims)', () => {
+        cases.reduce.forEach((c, i) => assert.ok(same(wasm.project.reduce[i], wasm.wasmStockReduce![i]), `${c.op} [${c.xShape}] axes ${JSON.stringify(c.axes)}`));
+      });
+      it('Cast and Transpose equal the stock cpu kernels exactly', () => {
+        cases.transpose.forEach((c, i) => assert.deepStrictEqual(Array.from(wasm.project.transpose[i]), Array.from(cpu.stock!.transpose[i]), `transpose ${i}`));
+        wasm.project.cast.forEach((v, i) => assert.ok(same(v, cpu.stock!.cast[i]), `cast ${i}`));
       });
     });
 

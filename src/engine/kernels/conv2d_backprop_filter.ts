@@ -2,6 +2,7 @@
 
 import { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo, backend_util, util } from '@tensorflow/tfjs-core';
 import { CpuBackend, TypedArray, WasmBackend, cpuValues } from './backend_access';
+import { allFinite, nonzeroEntries, sparseFilterGradient } from './sparse_conv';
 import { imageRows, imagesPerChunk, matMul } from './wasm_util';
 
 interface FilterGradArgs {
@@ -85,8 +86,8 @@ function conv2DBackpropFilterCpu(args: FilterGradArgs & { backend: CpuBackend })
 }
 
 /**
- * wasm: im2col into patches [N = images*oh*ow, K = fh*fw*c] in JS (each patch row one contiguous copy of
- * x when the filter lies inside the image), then dW = patchesᵀ [K, N] x dy [N, co] by XNNPACK, whose
+ * wasm: a mostly-zero dy (max pooling's) goes to sparse_conv.ts. Otherwise im2col into patches
+ * [N = images*oh*ow, K = fh*fw*c] in JS (each patch row one contiguous copy of x when the filter lies inside the image), then dW = patchesᵀ [K, N] x dy [N, co] by XNNPACK, whose
  * [K, co] result is already dW's layout. Writing patches transposed, one float at a time across rows,
  * took twice as long (5 vs 2.5 ms for the Conv1D(64, k5) step). This beat wasm's Conv3DBackpropFilterV2
  * on a depth-1 volume 13x, and that kernel gave wrong values at stride 2.
@@ -101,6 +102,8 @@ function conv2DBackpropFilterWasm(args: FilterGradArgs & { backend: WasmBackend 
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
     throw new Error(`wasm Conv2DBackpropFilter needs float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
   }
+  const entries = nonzeroEntries(backend, dy);
+  if (entries !== undefined && allFinite(backend, x)) return sparseFilterGradient(backend, x, dy, info, entries);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const { top, left } = info.padInfo;

@@ -1,8 +1,9 @@
-// wasm Conv2DBackpropInput (the input gradient of Conv1D/Conv2D): a forward convolution at stride 1, else one
-// XNNPACK product plus col2im.
+// wasm Conv2DBackpropInput (the input gradient of Conv1D/Conv2D): the nonzero entries of a mostly-zero dy, else a
+// forward convolution at stride 1, else one XNNPACK product plus col2im.
 
 import { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo, backend_util, getKernel } from '@tensorflow/tfjs-core';
 import { WasmBackend } from './backend_access';
+import { allFinite, nonzeroEntries, sparseInputGradient } from './sparse_conv';
 import { stockKernel } from './stock';
 import { imageRows, imagesPerChunk, matMulPlain, transposeLastTwo } from './wasm_util';
 
@@ -26,6 +27,8 @@ function conv2DBackpropInputWasm(args: InputGradArgs): TensorInfo {
   if (info.dataFormat !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
     return stockKernel('Conv2DBackpropInput', 'wasm')(args as never) as TensorInfo;
   }
+  const entries = nonzeroEntries(backend, dy);
+  if (entries !== undefined && allFinite(backend, filter)) return sparseInputGradient(backend, dy, filter, info, entries);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const { top, left } = info.padInfo;

@@ -8,11 +8,16 @@ import { conv2DBackpropFilterCpuConfig, conv2DBackpropFilterWasmConfig } from '.
 import { conv2DBackpropInputWasmConfig } from './conv2d_backprop_input';
 import { sliceCpuConfig, splitVCpuConfig, transposeCpuConfig } from './cpu_layout';
 import { batchMatMulCpuConfig, fusedMatMulCpuConfig } from './cpu_mat_mul';
+import { conv2DWasmConfig } from './embedding_conv';
+import { extremumGradCpuConfig, extremumGradWasmConfig } from './extremum_grad';
 import { forgetStock, rememberStock } from './stock';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum';
 import { batchMatMulWasmConfig } from './wasm_batch_mat_mul';
 import { gatherV2CpuConfig, gatherV2WasmConfig } from './gather';
-import { identityWasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig } from './wasm_layout';
+import {
+  castWasmConfig, identityWasmConfig, sliceWasmConfig, splitVWasmConfig, transposeWasmConfig, unpackWasmConfig,
+} from './wasm_layout';
+import { reduceWasmConfigs } from './wasm_reduce';
 
 /**
  * Per backend, the kernels that fill a missing stock one or replace one that is slow in the
@@ -23,11 +28,12 @@ import { identityWasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig
 const PROJECT_KERNELS: Record<string, KernelConfig[]> = {
   cpu: [
     unsortedSegmentSumCpuConfig, conv2DBackpropFilterCpuConfig, splitVCpuConfig, sliceCpuConfig, transposeCpuConfig,
-    batchMatMulCpuConfig, fusedMatMulCpuConfig, gatherV2CpuConfig, ...broadcastingCpuConfigs,
+    batchMatMulCpuConfig, fusedMatMulCpuConfig, gatherV2CpuConfig, extremumGradCpuConfig, ...broadcastingCpuConfigs,
   ],
   wasm: [
     unsortedSegmentSumWasmConfig, conv2DBackpropFilterWasmConfig, conv2DBackpropInputWasmConfig, batchMatMulWasmConfig,
-    gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, ...broadcastingWasmConfigs,
+    gatherV2WasmConfig, sliceWasmConfig, splitVWasmConfig, unpackWasmConfig, identityWasmConfig, extremumGradWasmConfig,
+    castWasmConfig, transposeWasmConfig, conv2DWasmConfig, ...reduceWasmConfigs, ...broadcastingWasmConfigs,
   ],
 };
 

@@ -1,5 +1,8 @@
 // Hand-assembled WebAssembly SIMD kernels that work directly on the wasm backend's heap: the Adam and SGD
-// updates, and the moments and histogram of gradient statistics.
+// updates, the moments and histogram of gradient statistics, the loops of the sparse convolution gradients
+// (sparse_conv.ts), the Max/Min gradient (extremum_grad.ts), reductions over a middle axis (wasm_reduce.ts) and the
+// Embedding gradient's float64 sums (unsorted_segment_sum.ts), and the forward pass of a convolution over embedded
+// tokens and the Embedding lookup's row copies (embedding_conv.ts, gather.ts).
 
 import { backend, getBackend } from '@tensorflow/tfjs-core';
 
@@ -95,12 +98,20 @@ const op = {
   f64x2Lane: (lane: number) => [0xfd, ...uleb(0x21), lane],
   f32x4Eq: [0xfd, ...uleb(0x41)],
   f32x4Ne: [0xfd, ...uleb(0x42)],
+  f32x4Lt: [0xfd, ...uleb(0x43)],
+  f32x4Gt: [0xfd, ...uleb(0x44)],
   f32x4Le: [0xfd, ...uleb(0x45)],
   f32x4Ge: [0xfd, ...uleb(0x46)],
   v128Or: [0xfd, ...uleb(0x50)],
+  /** (a & mask) | (b & ~mask) for operands a, b, mask. */
+  v128Bitselect: [0xfd, ...uleb(0x52)],
   v128AnyTrue: [0xfd, ...uleb(0x53)],
   i32Eqz: [0x45],
   f64x2PromoteLow: [0xfd, ...uleb(0x5f)],
+  /** The two float64 lanes rounded to float32 in lanes 0 and 1; lanes 2 and 3 zero. */
+  f32x4DemoteF64x2Zero: [0xfd, ...uleb(0x5e)],
+  /** Bytes 0..7 of the first operand, then bytes 0..7 of the second: two low halves joined. */
+  joinLowHalves: [0xfd, ...uleb(0x0d), 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23],
   i32x4Sub: [0xfd, ...uleb(0xb1)],
   i32x4Add: [0xfd, ...uleb(0xae)],
   f32x4Sqrt: [0xfd, ...uleb(0xe3)],
@@ -111,6 +122,7 @@ const op = {
   f32x4Min: [0xfd, ...uleb(0xe8)],
   f32x4Max: [0xfd, ...uleb(0xe9)],
   f64x2Add: [0xfd, ...uleb(0xf0)],
+  f32x4ConvertI32x4S: [0xfd, ...uleb(0xfa)],
   f64x2Sub: [0xfd, ...uleb(0xf1)],
   f64x2Mul: [0xfd, ...uleb(0xf2)],
   f64Const0: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -362,6 +374,257 @@ function activationFunc(): Func {
   };
 }
 
+/**
+ * axpy(dst, src, bytes, a): dst ← dst + src·a over `bytes` (a multiple of 16), float32 (each product rounded,
+ * then each sum, as the JS fallback in sparse_conv.ts computes it).
+ */
+function axpyFunc(): Func {
+  const [DST, SRC, BYTES, A] = [0, 1, 2, 3];
+  const [I, AV] = [4, 5];
+  return {
+    name: 'axpy',
+    params: [I32, I32, I32, F32],
+    locals: [I32, V128],
+    body: [
+      op.get(A), op.f32x4Splat, op.set(AV),
+      ...forLoop(I, BYTES, 16, [
+        op.get(DST), op.get(I), op.i32Add,
+        op.get(DST), op.get(I), op.i32Add, op.v128Load,
+        op.get(SRC), op.get(I), op.i32Add, op.v128Load, op.get(AV), op.f32x4Mul,
+        op.f32x4Add, op.v128Store,
+      ]),
+    ],
+  };
+}
+
+/**
+ * nonzeroGroups(x, bytes, out): the byte offsets (from x) of the groups of four floats that hold a value other than
+ * ±0 (NaN included), ascending, as int32 at `out` (room for bytes / 16 of them); global COUNT = how many.
+ * bytes: a multiple of 16.
+ */
+function nonzeroGroupsFunc(): Func {
+  const [X, BYTES, OUT] = [0, 1, 2];
+  const [I, N, ZERO] = [3, 4, 5];
+  return {
+    name: 'nonzeroGroups',
+    params: [I32, I32, I32],
+    locals: [I32, I32, V128],
+    body: [
+      op.f32Const(0), op.f32x4Splat, op.set(ZERO), op.i32Const(0), op.set(N),
+      ...forLoop(I, BYTES, 16, [
+        op.block,
+        op.get(X), op.get(I), op.i32Add, op.v128Load, op.get(ZERO), op.f32x4Ne, op.v128AnyTrue, op.i32Eqz, op.brIf(0),
+        op.get(OUT), op.get(N), op.i32Add, op.get(I), op.i32Store,
+        op.get(N), op.i32Const(4), op.i32Add, op.set(N),
+        op.end,
+      ]),
+      op.get(N), op.i32Const(2), op.i32ShrU, op.globalSet(G_COUNT),
+    ],
+  };
+}
+
+/** finite(x, bytes): global COUNT = 1 when every float is finite, else 0 (x − x is NaN for ±Inf and NaN). bytes: a multiple of 16. */
+function finiteFunc(): Func {
+  const [X, BYTES] = [0, 1];
+  const [I, ACC, V] = [2, 3, 4];
+  return {
+    name: 'finite',
+    params: [I32, I32],
+    locals: [I32, V128, V128],
+    body: [
+      op.f32Const(0), op.f32x4Splat, op.set(ACC),
+      ...forLoop(I, BYTES, 16, [
+        op.get(ACC), op.get(X), op.get(I), op.i32Add, op.v128Load, op.tee(V), op.get(V), op.f32x4Sub, op.f32x4Add, op.set(ACC),
+      ]),
+      op.get(ACC), op.get(ACC), op.f32x4Ne, op.v128AnyTrue, op.i32Eqz, op.globalSet(G_COUNT),
+    ],
+  };
+}
+
+/**
+ * extremumGrad(x, y, dy, dx, scratch, outer, reduced, rowBytes): the Max/Min gradient of extremum_grad.ts over x
+ * seen as [outer, reduced, row] (rowBytes = 4·row, a multiple of 16), y and dy as [outer, row]:
+ *   n = the count of x == y along `reduced`; dx = x == y ? dy·(1/n) : dy·(0/n)
+ * in float32 (IEEE division and product, as the tf ops' chain). scratch: 2·rowBytes bytes, for the counts, then
+ * the two candidate values per column.
+ */
+function extremumGradFunc(): Func {
+  const [X, Y, DY, DX, S, OUTER, REDUCED, ROW] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [O, R, C, P1, P2, YOFF] = [8, 9, 10, 11, 12, 13];
+  const [ONE, ZERO, N] = [14, 15, 16];
+  const at = (base: number, offset: number) => [op.get(base), op.get(offset), op.i32Add];
+  const at3 = (base: number, offset: number, col: number) => [...at(base, offset), op.get(col), op.i32Add];
+  const equalMask = (offset: number) => [...at3(X, offset, C), op.v128Load, ...at3(Y, YOFF, C), op.v128Load, op.f32x4Eq];
+  const nextRow = (local: number) => [op.get(local), op.get(ROW), op.i32Add, op.set(local)];
+  return {
+    name: 'extremumGrad',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128],
+    body: [
+      op.f32Const(1), op.f32x4Splat, op.set(ONE), op.f32Const(0), op.f32x4Splat, op.set(ZERO),
+      op.i32Const(0), op.set(P1), op.i32Const(0), op.set(P2), op.i32Const(0), op.set(YOFF),
+      ...forLoop(O, OUTER, 1, [
+        // counts (int32 lanes) ← 0
+        ...forLoop(C, ROW, 16, [...at(S, C), op.get(ZERO), op.v128Store]),
+        // counts −= (x == y) (a true lane is −1)
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [...at(S, C), ...at(S, C), op.v128Load, ...equalMask(P1), op.i32x4Sub, op.v128Store]),
+          ...nextRow(P1),
+        ]),
+        // scratch[0] ← dy·(1/n), scratch[1] ← dy·(0/n)
+        ...forLoop(C, ROW, 16, [
+          ...at(S, C), op.v128Load, op.f32x4ConvertI32x4S, op.set(N),
+          ...at(S, C), ...at3(DY, YOFF, C), op.v128Load, op.get(ONE), op.get(N), op.f32x4Div, op.f32x4Mul, op.v128Store,
+          ...at3(S, ROW, C), ...at3(DY, YOFF, C), op.v128Load, op.get(ZERO), op.get(N), op.f32x4Div, op.f32x4Mul, op.v128Store,
+        ]),
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [
+            ...at3(DX, P2, C), ...at(S, C), op.v128Load, ...at3(S, ROW, C), op.v128Load, ...equalMask(P2), op.v128Bitselect, op.v128Store,
+          ]),
+          ...nextRow(P2),
+        ]),
+        ...nextRow(YOFF),
+      ]),
+    ],
+  };
+}
+
+/**
+ * sumRows / maxRows / minRows(x, out, outer, reduced, rowBytes): x seen as [outer, reduced, row] (rowBytes = 4·row, a
+ * multiple of 16) reduced along the middle axis into out [outer, row], with the stock wasm kernels' float32 results
+ * (they transpose the reduced axes innermost, then loop): sums added in row order from +0; max/min keep the first
+ * value unless a later one is strictly greater/less or NaN (so NaN anywhere gives NaN, and ±0 the first zero).
+ */
+function reduceRowsFunc(kind: 'sum' | 'max' | 'min'): Func {
+  const [X, OUT, OUTER, REDUCED, ROW] = [0, 1, 2, 3, 4];
+  const [O, R, C, P, Q] = [5, 6, 7, 8, 9];
+  const [A, V] = [10, 11];
+  const outAt = [op.get(OUT), op.get(Q), op.i32Add, op.get(C), op.i32Add];
+  const xAt = [op.get(X), op.get(P), op.i32Add, op.get(C), op.i32Add];
+  const combine = kind === 'sum'
+    ? [op.get(A), op.get(V), op.f32x4Add]
+    // v where v > a (max) or v < a (min), or v is NaN; else a
+    : [op.get(V), op.get(A), op.get(V), op.get(A), kind === 'max' ? op.f32x4Gt : op.f32x4Lt, op.get(V), op.get(V), op.f32x4Ne, op.v128Or, op.v128Bitselect];
+  return {
+    name: `${kind}Rows`,
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, V128, V128],
+    body: [
+      op.i32Const(0), op.set(P), op.i32Const(0), op.set(Q),
+      ...forLoop(O, OUTER, 1, [
+        // out row ← +0 (sum) or x's first row (max, min: reducing it again changes nothing)
+        ...forLoop(C, ROW, 16, [...outAt, ...(kind === 'sum' ? [op.f32Const(0), op.f32x4Splat] : [...xAt, op.v128Load]), op.v128Store]),
+        ...forLoop(R, REDUCED, 1, [
+          ...forLoop(C, ROW, 16, [...outAt, ...outAt, op.v128Load, op.set(A), ...xAt, op.v128Load, op.set(V), ...combine, op.v128Store]),
+          op.get(P), op.get(ROW), op.i32Add, op.set(P),
+        ]),
+        op.get(Q), op.get(ROW), op.i32Add, op.set(Q),
+      ]),
+    ],
+  };
+}
+
+/**
+ * scatterAddF64(acc, x, to, count, rowBytes): for each of `count` rows of x (float32, rowBytes = 4·row, a multiple of
+ * 16), the int32 at `to` (one per row, in order) is the byte offset in acc of that row's float64 accumulator row
+ * (2·rowBytes bytes), or −1 to skip the row; the row is added to it, each float promoted (exactly) to float64.
+ * The Embedding gradient's sums, as unsorted_segment_sum.ts computes them in JS.
+ */
+function scatterAddF64Func(): Func {
+  const [ACC, X, TO, COUNT, ROW] = [0, 1, 2, 3, 4];
+  const [I, C, XR, AR] = [5, 6, 7, 8];
+  const [V] = [9];
+  const accAt = (extra: number) => [op.get(ACC), op.get(AR), op.i32Add, op.get(C), op.i32Add, op.get(C), op.i32Add, ...(extra ? [op.i32Const(extra), op.i32Add] : [])];
+  const addHalf = (extra: number, lanes: number[][]) => [...accAt(extra), ...accAt(extra), op.v128Load, ...lanes, op.f64x2PromoteLow, op.f64x2Add, op.v128Store];
+  return {
+    name: 'scatterAddF64',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, V128],
+    body: [
+      op.get(X), op.set(XR),
+      ...forLoop(I, COUNT, 1, [
+        op.block,
+        op.get(TO), op.i32Load, op.tee(AR), op.i32Const(0), op.i32GeS, op.i32Eqz, op.brIf(0),
+        ...forLoop(C, ROW, 16, [
+          op.get(XR), op.get(C), op.i32Add, op.v128Load, op.set(V),
+          ...addHalf(0, [op.get(V)]),
+          ...addHalf(16, [op.get(V), op.get(V), op.swapHalves]),
+        ]),
+        op.end,
+        op.get(TO), op.i32Const(4), op.i32Add, op.set(TO),
+        op.get(XR), op.get(ROW), op.i32Add, op.set(XR),
+      ]),
+    ],
+  };
+}
+
+/** demoteRow(out, acc, bytes): out (float32, `bytes` a multiple of 16) ← the float64 values at acc, each rounded once. */
+function demoteRowFunc(): Func {
+  const [OUT, ACC, BYTES] = [0, 1, 2];
+  const [C] = [3];
+  const accAt = (extra: number) => [op.get(ACC), op.get(C), op.i32Add, op.get(C), op.i32Add, op.i32Const(extra), op.i32Add, op.v128Load, op.f32x4DemoteF64x2Zero];
+  return {
+    name: 'demoteRow',
+    params: [I32, I32, I32],
+    locals: [I32],
+    body: [
+      ...forLoop(C, BYTES, 16, [op.get(OUT), op.get(C), op.i32Add, ...accAt(0), ...accAt(16), op.joinLowHalves, op.v128Store]),
+    ],
+  };
+}
+
+/**
+ * gatherSum(out, src, table, rows, taps, rowBytes): out row r (float32, rowBytes a multiple of 16) ← +0 plus, in
+ * order, the src rows at the byte offsets table[r·taps + t] for t < taps (int32; −1: none). The forward pass of a
+ * convolution over gathered rows (embedding_conv.ts).
+ */
+function gatherSumFunc(): Func {
+  const [OUT, SRC, TABLE, ROWS, TAPS, ROW] = [0, 1, 2, 3, 4, 5];
+  const [R, T, C, OFF] = [6, 7, 8, 9];
+  const outAt = [op.get(OUT), op.get(C), op.i32Add];
+  return {
+    name: 'gatherSum',
+    params: [I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32],
+    body: [
+      ...forLoop(R, ROWS, 1, [
+        ...forLoop(C, ROW, 16, [...outAt, op.f32Const(0), op.f32x4Splat, op.v128Store]),
+        ...forLoop(T, TAPS, 1, [
+          op.block,
+          op.get(TABLE), op.i32Load, op.set(OFF),
+          op.get(TABLE), op.i32Const(4), op.i32Add, op.set(TABLE),
+          op.get(OFF), op.i32Const(0), op.i32GeS, op.i32Eqz, op.brIf(0),
+          ...forLoop(C, ROW, 16, [...outAt, ...outAt, op.v128Load, op.get(SRC), op.get(OFF), op.i32Add, op.get(C), op.i32Add, op.v128Load, op.f32x4Add, op.v128Store]),
+          op.end,
+        ]),
+        op.get(OUT), op.get(ROW), op.i32Add, op.set(OUT),
+      ]),
+    ],
+  };
+}
+
+/**
+ * copyRows(dst, src, from, count, rowBytes): row i of dst (rowBytes a multiple of 16) ← the rowBytes at src + from[i]
+ * (int32 byte offsets). GatherV2's row copies (gather.ts, embedding_conv.ts) without a JS call per row.
+ */
+function copyRowsFunc(): Func {
+  const [DST, SRC, FROM, COUNT, ROW] = [0, 1, 2, 3, 4];
+  const [I, C, S] = [5, 6, 7];
+  return {
+    name: 'copyRows',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32],
+    body: [
+      ...forLoop(I, COUNT, 1, [
+        op.get(SRC), op.get(FROM), op.i32Load, op.i32Add, op.set(S),
+        ...forLoop(C, ROW, 16, [op.get(DST), op.get(C), op.i32Add, op.get(S), op.get(C), op.i32Add, op.v128Load, op.v128Store]),
+        op.get(FROM), op.i32Const(4), op.i32Add, op.set(FROM),
+        op.get(DST), op.get(ROW), op.i32Add, op.set(DST),
+      ]),
+    ],
+  };
+}
+
 function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
   // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
@@ -401,6 +664,17 @@ export interface SimdKernels {
   moments(x: number, bytes: number): void;
   histogram(x: number, bytes: number, slots: number, edges: number, counts: number): void;
   activation(y: number, bytes: number, rowBytes: number, alive: number, low: number, high: number): void;
+  axpy(dst: number, src: number, bytes: number, a: number): void;
+  nonzeroGroups(x: number, bytes: number, out: number): void;
+  finite(x: number, bytes: number): void;
+  extremumGrad(x: number, y: number, dy: number, dx: number, scratch: number, outer: number, reduced: number, rowBytes: number): void;
+  sumRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  maxRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  minRows(x: number, out: number, outer: number, reduced: number, rowBytes: number): void;
+  scatterAddF64(acc: number, x: number, to: number, count: number, rowBytes: number): void;
+  demoteRow(out: number, acc: number, bytes: number): void;
+  gatherSum(out: number, src: number, table: number, rows: number, taps: number, rowBytes: number): void;
+  copyRows(dst: number, src: number, from: number, count: number, rowBytes: number): void;
   /** Results of the last call: A, B (float64 sums), min, max, zeros, count. */
   result: { a: WasmGlobal; b: WasmGlobal; min: WasmGlobal; max: WasmGlobal; zeros: WasmGlobal; count: WasmGlobal };
 }
@@ -410,7 +684,8 @@ const instances = new WeakMap<WasmMemory, SimdKernels>();
 
 /** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
-  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc()], sharedMemory);
+  return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc(),
+    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc(), gatherSumFunc(), copyRowsFunc()], sharedMemory);
 }
 
 /**
@@ -433,7 +708,9 @@ export function simdKernels(): SimdKernels | undefined {
   if (compiled === null) return undefined;
   const e = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<SimdKernels, 'memory' | 'result'> & SimdKernels['result'];
   kernels = {
-    memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation,
+    memory, adam: e.adam, sgd: e.sgd, moments: e.moments, histogram: e.histogram, activation: e.activation, axpy: e.axpy, nonzeroGroups: e.nonzeroGroups, finite: e.finite,
+    extremumGrad: e.extremumGrad, sumRows: e.sumRows, maxRows: e.maxRows, minRows: e.minRows,
+    scatterAddF64: e.scatterAddF64, demoteRow: e.demoteRow, gatherSum: e.gatherSum, copyRows: e.copyRows,
     result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count },
   };
   instances.set(memory, kernels);

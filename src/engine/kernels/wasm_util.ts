@@ -3,7 +3,8 @@
 import { KernelFunc, TensorInfo, getKernel } from '@tensorflow/tfjs-core';
 import { WasmBackend } from './backend_access';
 
-function wasmKernel(kernelName: string): KernelFunc {
+/** The kernel registered for wasm under `kernelName` (the project's where it replaced the stock one). */
+export function wasmKernel(kernelName: string): KernelFunc {
   const config = getKernel(kernelName, 'wasm');
   if (config === undefined) throw new Error(`The project's wasm kernels need wasm's '${kernelName}' kernel, which is not registered`);
   return config.kernelFunc;
