@@ -1,7 +1,7 @@
 // The panel's Chart.js charts: gradient norms per layer (log scale) with the global norm before and after
 // clipping, the loss, and the histogram of log10|g| at the viewed step. Built once and updated in place
 // (datasets reused, data arrays replaced), with animation off, parsing off (pre-built {x, y} points) and
-// normalized data, so a snapshot with 50 layers × 512 points redraws within a frame.
+// normalized data; the 50 layers × 512 points of the norms chart go through one image (lineRaster.ts).
 // update() rather than update('none'): in 'none' mode Chart.js never refreshes the options it shares between
 // a dataset's elements, so bars and markers would keep the colours of the theme they were first drawn in.
 
@@ -314,10 +314,6 @@ function finiteRange(series: SeriesData[], acc: { lo: number; hi: number }): voi
   }
 }
 
-/**
- * Decodes a layer's norms for drawing on a log axis (NaN where nothing can be drawn) and, in the same pass,
- * widens `range` with the finite positive min/max, and collects the steps with NaN/Inf and with exact zeros.
- */
 /** A colour `t` of the way to the theme's background, opaque. */
 function towardBackground(color: string, theme: Theme, t: number): string {
   const c = parseColor(color);
@@ -327,6 +323,10 @@ function towardBackground(color: string, theme: Theme, t: number): string {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
+/**
+ * Decodes a layer's norms for drawing on a log axis (NaN where nothing can be drawn) and, in the same pass,
+ * widens `range` with the finite positive min/max, and collects the steps with NaN/Inf and with exact zeros.
+ */
 function scanNorms(s: SeriesData, range: { lo: number; hi: number }, nonFinite: Set<number>, zero: Set<number>): Float64Array {
   const n = s.steps.length;
   const values = new Float64Array(n);

@@ -1,0 +1,87 @@
+// The panel's layer-lines image (media/panel/lineRaster.ts): lines land on the pixels their points map to,
+// continuous, broken at gaps, clipped, and half-transparent lines blend once per pixel (no dark dots at joins).
+
+import { strict as assert } from 'assert';
+import { LineRaster, rgbaOf } from '../../media/panel/lineRaster';
+
+const W = 40;
+const H = 20;
+
+function pixel(r: LineRaster, x: number, y: number): number[] {
+  const q = (y * r.width + x) * 4;
+  return [...r.pixels.subarray(q, q + 4)];
+}
+
+function painted(r: LineRaster): [number, number][] {
+  const out: [number, number][] = [];
+  for (let y = 0; y < r.height; y++) for (let x = 0; x < r.width; x++) if (pixel(r, x, y)[3] > 0) out.push([x, y]);
+  return out;
+}
+
+const line = (points: [number, number][], colour = { r: 255, g: 0, b: 0, a: 1 }, width = 1) => ({
+  xs: Float64Array.from(points, p => p[0]), ys: Float64Array.from(points, p => p[1]), ...colour, width,
+});
+
+describe('layer-lines image', () => {
+  it('a horizontal line paints its row in every column it spans, and nothing else', () => {
+    const r = new LineRaster();
+    r.reset(W, H);
+    r.draw(line([[0, 5.3], [20.5, 5.3], [39.9, 5.3]]));
+    const px = painted(r);
+    assert.equal(px.length, W);
+    assert.ok(px.every(([, y]) => y === 5));
+    assert.deepEqual(pixel(r, 17, 5), [255, 0, 0, 255]);
+  });
+
+  it('a steep segment is continuous: every row between its ends is painted, within the columns it crosses', () => {
+    const r = new LineRaster();
+    r.reset(W, H);
+    r.draw(line([[10.2, 1.5], [12.8, 18.5]]));
+    const px = painted(r);
+    for (let y = 1; y <= 18; y++) assert.ok(px.some(([, py]) => py === y), `row ${y}`);
+    assert.ok(px.every(([x, y]) => x >= 10 && x <= 12 && y >= 1 && y <= 18), JSON.stringify(px));
+  });
+
+  it('NaN breaks the line; a lone point between gaps still shows; points outside are clipped', () => {
+    const r = new LineRaster();
+    r.reset(W, H);
+    r.draw(line([[2, 3], [8, 3], [NaN, NaN], [30, 3], [36, 3], [NaN, 0], [20, 15], [20, NaN], [-50, 10], [100, 10]]));
+    const px = painted(r);
+    assert.ok(!px.some(([x, y]) => y === 3 && x > 8 && x < 30), 'nothing drawn across the gap');
+    assert.deepEqual(pixel(r, 20, 15), [255, 0, 0, 255], 'the lone point');
+    assert.equal(px.filter(([, y]) => y === 10).length, W, 'a segment from far left to far right covers the row, clipped');
+  });
+
+  it('a wider line is that many device pixels across', () => {
+    const r = new LineRaster();
+    r.reset(W, H);
+    r.draw(line([[0, 10], [39, 10]], undefined, 3));
+    const rows = new Set(painted(r).map(([, y]) => y));
+    assert.deepEqual([...rows].sort((a, b) => a - b), [9, 10, 11]);
+  });
+
+  it('a half-transparent line blends each pixel once, over what is under it (source over)', () => {
+    const r = new LineRaster();
+    r.reset(W, H);
+    // A V: both segments cover the joint's column; it must not be blended twice.
+    r.draw(line([[5, 2], [10, 12], [15, 2]], { r: 255, g: 0, b: 0, a: 0.5 }));
+    const alphas = new Set(painted(r).map(([x, y]) => pixel(r, x, y)[3]));
+    assert.deepEqual([...alphas], [128]);
+    // Over an opaque blue line: half red, half blue, opaque.
+    r.reset(W, H);
+    r.draw(line([[0, 7], [39, 7]], { r: 0, g: 0, b: 255, a: 1 }));
+    r.draw(line([[20, 0], [20, 19]], { r: 255, g: 0, b: 0, a: 0.5 }));
+    const [red, green, blue, alpha] = pixel(r, 20, 7);
+    assert.ok(Math.abs(red - 128) <= 1 && green === 0 && Math.abs(blue - 127) <= 1 && alpha === 255, `${[red, green, blue, alpha]}`);
+    // Frames reuse the buffer: reset clears it.
+    r.reset(W, H);
+    assert.equal(painted(r).length, 0);
+  });
+
+  it('reads the colours a canvas normalizes to', () => {
+    assert.deepEqual(rgbaOf('#1a2b3c'), { r: 26, g: 43, b: 60, a: 1 });
+    assert.deepEqual(rgbaOf('rgba(10, 20, 30, 0.5)'), { r: 10, g: 20, b: 30, a: 0.5 });
+    assert.deepEqual(rgbaOf('rgb(1 2 3 / 50%)'), { r: 1, g: 2, b: 3, a: 0.5 });
+    assert.equal(rgbaOf('hsl(10, 50%, 50%)'), undefined);
+  });
+});
