@@ -401,6 +401,11 @@ export interface RawStepMessage {
   statsMs: number;
   /** Per variable in layout order: ‖w‖², ‖Δw‖², non-finite weights (measured by the update). */
   weightNorms: { sumSq: number; diffSq: number; nonFinite: number }[];
+  /**
+   * Per variable in layout order: where its gradient is in the slot, and how many of its values are zeros left
+   * out (a mostly-zero gradient is handed over as its nonzero groups of four: wasm_stats.ts packNonzero).
+   */
+  gradients: { offset: number; length: number; zeros: number }[];
   /** Per layout group: where its output is in the slot, or null when its activation is not watched. */
   activations: ({ offset: number; length: number; units: number } | null)[];
 }

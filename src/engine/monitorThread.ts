@@ -257,15 +257,17 @@ function runThread(): void {
     if (m.memory) useMemory(m.memory);
     const at = (offset: number, length: number) => memory.subarray(m.base + offset, m.base + offset + length);
     const accumulators: StatsAccumulator[] = [];
-    let offset = 0;
+    let k = 0;
     for (const g of layout.groups) {
       for (const v of g.variables) {
+        const part = m.gradients[k++];
+        if (part.length + part.zeros !== v.size) throw new Error(`step ${m.step}: ${v.name}'s gradient came as ${part.length} + ${part.zeros} values for ${v.size}`);
         const acc = new StatsAccumulator(spec);
-        const values = at(offset, v.size);
+        const values = at(part.offset, part.length);
         if (simd?.kernels) addStatisticsWith(simd.kernels, simd.tables!, acc, values, valueClip);
         else acc.add(values, valueClip);
+        acc.addZeros(part.zeros); // a packed gradient's zeros, left out of the copy
         accumulators.push(acc);
-        offset += v.size;
       }
     }
     const activations = layout.groups.map((g, gi) => {

@@ -156,6 +156,16 @@ export class StatsAccumulator {
     this.negInf += negInf;
   }
 
+  /** Adds `n` zeros, as `add` counts them (the zeros a packed gradient left out: wasm_stats.ts packNonzero). */
+  addZeros(n: number): void {
+    if (n <= 0) return;
+    this.count += n;
+    this.finite += n;
+    this.zeros += n;
+    if (0 < this.min) this.min = 0;
+    if (0 > this.max) this.max = 0;
+  }
+
   merge(o: StatsAccumulator): void {
     this.count += o.count;
     this.finite += o.finite;

@@ -14,7 +14,7 @@ import type { Dataset, DataSplit } from './data/types';
 import { computeLoss, correctCount } from './losses';
 import { applyConstraints, regularizationLoss, type BuiltModel } from './model';
 import { readFloats } from './kernels/backend_access';
-import { activationSums, addStatistics, prepareWasmStatistics } from './kernels/wasm_stats';
+import { activationSums, addStatistics, packNonzero, prepareWasmStatistics } from './kernels/wasm_stats';
 import { createOptimizer, learningRateAt, type WeightNorms } from './optimizers';
 import { SeededRandom } from './random';
 import { RULE_HALT } from './recorder';
@@ -269,13 +269,21 @@ export class Trainer {
     let handOver: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory' | 'weightNorms' | 'statsMs' | 'stepMs' | 'time' | 'learningRate'> | undefined;
     const statsStart = performance.now();
     if (monitored && offload && !nonFinite) {
-      // To the monitor thread: one copy of the gradients and the watched outputs (heap views read at once).
-      const grads = gradients.map(readFloats);
-      const outputs = this.layout.groups.map((g, gi) => (g.activation && captured?.[gi] ? readFloats(captured[gi]!) : undefined));
-      const gradFloats = grads.reduce((a, g) => a + g.length, 0);
-      const buffer = offload.slot(gradFloats + outputs.reduce((a, o) => a + (o?.length ?? 0), 0));
+      // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and the watched
+      // outputs. Packing allocates on the heap, which may detach views: each view is taken when it is used.
+      const gradFloats = gradients.reduce((a, g) => a + g.size, 0);
+      const outputFloats = this.layout.groups.reduce((a, g, gi) => a + (g.activation && captured?.[gi] ? captured[gi]!.size : 0), 0);
+      const buffer = offload.slot(gradFloats + outputFloats);
       let at = 0;
-      for (const g of grads) { buffer.set(g, at); at += g.length; }
+      const handed = gradients.map(g => {
+        const packed = packNonzero(g, buffer.subarray(at));
+        const length = packed?.floats ?? g.size;
+        if (!packed) buffer.set(readFloats(g), at);
+        const part = { offset: at, length, zeros: packed?.zeros ?? 0 };
+        at += length;
+        return part;
+      });
+      const outputs = this.layout.groups.map((g, gi) => (g.activation && captured?.[gi] ? readFloats(captured[gi]!) : undefined));
       const activations = outputs.map((o, gi) => {
         if (!o) return null;
         const placed = { offset: at, length: o.length, units: captured![gi]!.shape[captured![gi]!.shape.length - 1] ?? 1 };
@@ -283,7 +291,7 @@ export class Trainer {
         at += o.length;
         return placed;
       });
-      handOver = { step, epoch, loss, accuracy: data.task === 'classification' && examples ? correct / examples : undefined, activations };
+      handOver = { step, epoch, loss, accuracy: data.task === 'classification' && examples ? correct / examples : undefined, activations, gradients: handed };
     } else if (monitored) {
       // Read in place (no copy off the backend), before anything else allocates on it.
       gradPart = this.gradientStatistics(gradients.map(readFloats));

@@ -10,6 +10,9 @@ import { runTraining, type RunOutcome } from '../../src/engine/run';
 import { readRun } from '../../src/engine/runlog';
 import type { RunEvent, StepEvent } from '../../src/protocol';
 import { TEST_BACKEND, useTestBackend } from './helpers/engine';
+import * as tf from '@tensorflow/tfjs-core';
+import { packNonzero } from '../../src/engine/kernels/wasm_stats';
+import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 
@@ -94,6 +97,41 @@ describe('monitor thread', function () {
     assert.ok(s.layers.every(l => l.grad.histogram && l.variables.length > 0), 'per-layer histograms and per-variable detail');
     assert.ok(s.layers.filter(l => l.activation).length === 3, 'activation statistics of the three watched layers');
     assert.ok(s.clippedGlobalNorm! <= 1 + 1e-6 && s.clippedGlobalNorm! < s.globalNorm);
+  });
+
+  it('a mostly-zero gradient is handed over as its nonzero part (on wasm): with its zeros counted, the same statistics', () => {
+    // An Embedding-like gradient: 3000 rows of 12, rows 7, 500.. nonzero, one NaN, a -0, and a tail of 2 values.
+    const n = 3000 * 12 + 2;
+    const values = new Float32Array(n);
+    for (const row of [7, 500, 501, 1999, 2999]) for (let c = 0; c < 12; c++) values[row * 12 + c] = Math.sin(row + c) * 10 ** ((c % 7) - 4);
+    values[501 * 12 + 3] = NaN;
+    values[600 * 12 + 1] = -0;
+    values[n - 1] = 0.25;
+    const spec = histogramSpec(-12, 4, 64);
+    const whole = new StatsAccumulator(spec);
+    whole.add(values);
+    const gradient = tf.tensor1d(values);
+    const into = new Float32Array(n);
+    const packed = packNonzero(gradient, into);
+    gradient.dispose();
+    if (TEST_BACKEND !== 'wasm') {
+      assert.equal(packed, undefined, 'only on the wasm heap (the gradient is then copied whole)');
+      return;
+    }
+    assert.ok(packed, 'packed');
+    // 5 rows of 12 floats = 15 groups of four (the -0 alone in its group is left out), and the tail.
+    assert.deepEqual(packed, { floats: 15 * 4 + 2, zeros: n - (15 * 4 + 2) });
+    const part = new StatsAccumulator(spec);
+    part.add(into.subarray(0, packed.floats));
+    part.addZeros(packed.zeros);
+    for (const k of ['count', 'finite', 'zeros', 'nan', 'posInf', 'negInf', 'sum', 'sumSq', 'min', 'max', 'clippedSumSq'] as const) {
+      assert.ok(part[k] === whole[k] || Math.abs(part[k] - whole[k]) <= 1e-12 * Math.abs(whole[k]), `${k}: ${part[k]} vs ${whole[k]}`);
+    }
+    assert.deepEqual([...part.slots], [...whole.slots], 'histogram');
+    // A dense gradient is not packed.
+    const dense = tf.randomNormal([20000]);
+    assert.equal(packNonzero(dense, new Float32Array(20000)), undefined);
+    dense.dispose();
   });
 
   it('a text LSTM (sparse Embedding gradient, sequences): same statistics', async () => {
