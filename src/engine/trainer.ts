@@ -14,7 +14,7 @@ import type { Dataset, DataSplit } from './data/types';
 import { computeLoss, correctCount } from './losses';
 import { applyConstraints, regularizationLoss, type BuiltModel } from './model';
 import { readFloats } from './kernels/backend_access';
-import { activationSums, addStatistics, packNonzero, prepareWasmStatistics } from './kernels/wasm_stats';
+import { activationSums, addStatistics, GradientPacker, prepareWasmStatistics } from './kernels/wasm_stats';
 import { createOptimizer, learningRateAt, type WeightNorms } from './optimizers';
 import { SeededRandom } from './random';
 import { RULE_HALT } from './recorder';
@@ -112,6 +112,8 @@ export class Trainer {
   private readonly rng: SeededRandom;
   private readonly optimizer;
   private readonly variables: tf.Variable[];
+  /** Which gradients go to the monitor thread as their nonzero part (an Embedding's), which whole. */
+  private readonly packer = new GradientPacker();
   readonly layout: StepLayout;
 
   constructor(private readonly o: TrainerOptions) {
@@ -275,8 +277,8 @@ export class Trainer {
       const outputFloats = this.layout.groups.reduce((a, g, gi) => a + (g.activation && captured?.[gi] ? captured[gi]!.size : 0), 0);
       const buffer = offload.slot(gradFloats + outputFloats);
       let at = 0;
-      const handed = gradients.map(g => {
-        const packed = packNonzero(g, buffer.subarray(at));
+      const handed = gradients.map((g, i) => {
+        const packed = this.packer.pack(i, g, buffer.subarray(at));
         const length = packed?.floats ?? g.size;
         if (!packed) buffer.set(readFloats(g), at);
         const part = { offset: at, length, zeros: packed?.zeros ?? 0 };

@@ -86,11 +86,11 @@ const PACK_MAX_FILLED = 0.5;
  * A mostly-zero gradient on the wasm heap (an Embedding's: only its batch's tokens' rows are nonzero) copied
  * into `into` as its groups of four floats that hold anything but ±0 (NaN included), in order, then its last
  * n mod 4 values. Returns how many floats were written and how many zeros were left out (the monitor thread
- * counts them without reading them: StatsAccumulator.addZeros); undefined when it does not pay (off wasm,
- * without SIMD, short or dense), and the caller copies the gradient whole. For the benchmark's
+ * counts them without reading them: StatsAccumulator.addZeros); undefined when it cannot (off wasm, without
+ * SIMD, short), 'dense' when it would not pay: the caller then copies the gradient whole. For the benchmark's
  * Embedding(5000, 64) about 13% of the 320k floats are copied.
  */
-export function packNonzero(gradient: TensorInfo, into: Float32Array): { floats: number; zeros: number } | undefined {
+export function packNonzero(gradient: TensorInfo, into: Float32Array): { floats: number; zeros: number } | 'dense' | undefined {
   const kernels = getBackend() === 'wasm' ? simdKernels() : undefined;
   if (!kernels || gradient.dtype !== 'float32') return undefined;
   const wasm = backend() as unknown as WasmBackend;
@@ -104,7 +104,7 @@ export function packNonzero(gradient: TensorInfo, into: Float32Array): { floats:
     let values = wasm.typedArrayFromHeap(gradient) as Float32Array;
     kernels.nonzeroGroups(values.byteOffset, head * 4, wasm.typedArrayFromHeap(groups).byteOffset);
     const filled = kernels.result.count.value;
-    if (filled > PACK_MAX_FILLED * (head / 4)) return undefined;
+    if (filled > PACK_MAX_FILLED * (head / 4)) return 'dense';
     packed = wasm.makeOutput([Math.max(1, filled * 4)], 'float32');
     values = wasm.typedArrayFromHeap(gradient) as Float32Array;
     const out = wasm.typedArrayFromHeap(packed) as Float32Array;
@@ -115,5 +115,30 @@ export function packNonzero(gradient: TensorInfo, into: Float32Array): { floats:
   } finally {
     wasm.disposeData(groups.dataId);
     if (packed) wasm.disposeData(packed.dataId);
+  }
+}
+
+/** Steps a gradient found dense is copied whole before it is scanned again (a layer's sparsity changes slowly). */
+const RESCAN_AFTER = 32;
+
+/**
+ * packNonzero per variable of a run, without scanning again and again the gradients that were dense (a Dense
+ * layer's): those are copied whole for RESCAN_AFTER monitored steps, then looked at again.
+ */
+export class GradientPacker {
+  private readonly wait = new Map<number, number>();
+
+  pack(variable: number, gradient: TensorInfo, into: Float32Array): { floats: number; zeros: number } | undefined {
+    const wait = this.wait.get(variable) ?? 0;
+    if (wait > 0) {
+      this.wait.set(variable, wait - 1);
+      return undefined;
+    }
+    const packed = packNonzero(gradient, into);
+    if (packed === 'dense') {
+      this.wait.set(variable, RESCAN_AFTER);
+      return undefined;
+    }
+    return packed;
   }
 }
