@@ -107,6 +107,34 @@ const empty = h('div', { class: 'empty', hidden: true },
 empty.querySelector('button')!.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'train' }));
 root.append(header, scrubBar, body, empty);
 
+/**
+ * Charts off screen are not redrawn: a running run sends a snapshot every 250 ms, and in a narrow panel most
+ * cards are below the fold. A card marked stale is drawn when it comes into view (or for an export).
+ */
+const offScreen = new Set<Element>();
+const stale = new Set<Element>();
+const visibility = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver(entries => {
+    let wake = false;
+    for (const e of entries) {
+      // A card without a box (the page before its first run is hidden) is not off screen: it has no place yet.
+      if (e.isIntersecting || e.boundingClientRect.height === 0) {
+        offScreen.delete(e.target);
+        if (stale.delete(e.target)) wake = true;
+      } else offScreen.add(e.target);
+    }
+    if (wake) schedule();
+  }, { rootMargin: '200px 0px' })
+  : undefined;
+for (const c of [normsCard.el, lossCard.el, histCard.el, heatCard.el]) visibility?.observe(c);
+
+/** Whether to draw a card's chart in this render; if not, it is drawn once it comes into view. */
+function drawn(card: Element): boolean {
+  if (!offScreen.has(card) || exportRequested) return true;
+  stale.add(card);
+  return false;
+}
+
 const norms = new NormsChart(normsCanvas, theme);
 const loss = new LossChart(lossCanvas, theme);
 const histogram = new HistogramChart(histCanvas, theme);
@@ -417,9 +445,9 @@ function render(): void {
     title: `${f.title} — click to show step ${f.firstStep}${f.layer ? ` and ${f.layer}` : ''}`, width: f.id === highlighted ? 3 : 1.5,
   }));
   if (view.scrubStep !== undefined) markers.push({ step: viewed, color: theme.foreground, dashed: true, width: 1.5 });
-  norms.update(r, visibleLayers, view.selectedLayer, theme, markers);
+  if (drawn(normsCard.el)) norms.update(r, visibleLayers, view.selectedLayer, theme, markers);
   lap('norms');
-  loss.update(r, theme, markers);
+  if (drawn(lossCard.el)) loss.update(r, theme, markers);
   renderLegends(selected && visible.has(selected.name) ? selected : undefined);
   lap('loss');
   const lastGlobal = dec(r.globalNorm.last[r.globalNorm.last.length - 1]);
@@ -430,12 +458,14 @@ function render(): void {
   setText(lossCard.note, `train ${formatNumber(lastLoss)}` + (r.validation.length ? ` · validation ${formatNumber(dec(r.validation[r.validation.length - 1].loss))}` : ''));
   setAttr(lossCanvas, 'aria-label', `Loss over time; latest training loss ${formatNumber(lastLoss)}`);
 
-  renderHistogram(r, selected, viewed);
+  if (drawn(histCard.el)) renderHistogram(r, selected, viewed);
   lap('histogram');
   const withColumns = r.layers.filter(l => l.columns && (l.name === view.selectedLayer || visible.has(l.name)));
   withColumns.sort((a, b) => Number(b.name === view.selectedLayer) - Number(a.name === view.selectedLayer) || a.index - b.index);
-  heatmaps.update(withColumns.map(l => ({ name: l.name, columns: l.columns! })), view.selectedLayer, r.histogramRange, r.histogramBins, theme,
-    view.scrubStep === undefined ? undefined : viewed);
+  if (drawn(heatCard.el)) {
+    heatmaps.update(withColumns.map(l => ({ name: l.name, columns: l.columns! })), view.selectedLayer, r.histogramRange, r.histogramBins, theme,
+      view.scrubStep === undefined ? undefined : viewed);
+  }
   lap('heatmaps');
   setText(heatCard.note, withColumns.length < visibleLayers.length ? `${withColumns.length} of ${visibleLayers.length} shown layers (select a layer to see its own)` : '');
 

@@ -508,6 +508,7 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     await waitFor('live off while scrubbed', async () => (await page.locator('.live').getAttribute('aria-pressed')) === 'false');
     const marker = await gm(page, () => window.__gradmon.charts.norms.data.datasets.length > 0);
     assert(marker, 'norms chart still there');
+    await page.locator('.card-histogram').scrollIntoViewIfNeeded(); // charts off screen are drawn when they come into view
     const shown = await waitFor('histogram at step 1', async () => {
       const h = await gm(page, () => window.__gradmon.histogram());
       return h?.step === 1 && h;
@@ -689,6 +690,26 @@ async function patchesTest(RunHistory) {
     await matches('after 20 patches');
     assertEqual(host.count('resync'), 0, 'no resync needed');
   });
+  await test('panel: a chart off screen is not redrawn by new snapshots; scrolled into view it shows the latest', async () => {
+    await page.setViewportSize({ width: 900, height: 500 }); // one column: the distribution card is far below
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await settle(page);
+    const columnsShown = () => gm(page, () => window.__gradmon.heatmap.info().map(i => ({ layer: i.layer, columns: i.columns })));
+    const before = await columnsShown();
+    const rendersBefore = host.count('rendered');
+    synth.until(1280);
+    await host.post(host.panelSnapshot({ patch: true }));
+    await waitFor('render', () => host.count('rendered') > rendersBefore, 10000);
+    const full = host.panelSnapshot({ dryRun: true }).run;
+    const latest = l => full.layers.find(x => x.name === l).columns.length;
+    assertEqual(await columnsShown(), before, 'the distribution below the fold is left as it was');
+    assert(before.some(h => h.columns !== latest(h.layer)), 'the new snapshot has more columns');
+    await page.locator('.card-distribution').scrollIntoViewIfNeeded();
+    await waitFor('the distribution redrawn once in view', async () => (await columnsShown()).every(h => h.columns === latest(h.layer)));
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   await test('panel: a patch on a snapshot the page does not hold is refused; it asks for a complete one and shows it', async () => {
     synth.until(1300);
     const m = host.panelSnapshot({ patch: true });
