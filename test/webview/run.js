@@ -446,7 +446,8 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     const view = await gm(page, () => window.__gradmon.view());
     assertEqual([view.selectedLayer, view.scrubStep], [f.layer, f.firstStep], 'view after the jump');
     assertEqual(await page.locator('.live').getAttribute('aria-pressed'), 'false', 'live off');
-    const v = await host.next('view', since);
+    // Views are debounced: wait for the one that carries the jump (an earlier test's may come first).
+    const v = await waitFor('the view posted to the host', () => host.messages.slice(since).find(m => m.type === 'view' && m.view.scrubStep === f.firstStep));
     assertEqual([v.view.selectedLayer, v.view.scrubStep], [f.layer, f.firstStep], 'view posted to the host');
     // The host answers with the layer's columns: the histogram then shows the column at that step.
     await waitFor('histogram of the finding\'s step', async () => {
@@ -521,7 +522,8 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     const lineNames = () => gm(page, () => window.__gradmon.layerLines().map(l => l.layer));
     await page.locator('.layer-row[data-layer="dense_1"] input[type=checkbox]').uncheck();
     await waitFor('dense_1 gone from the chart', async () => !(await lineNames()).includes('dense_1'));
-    const v = await host.next('view', since);
+    // The first view after `since` may be the previous test's scrub, posted late (views are debounced).
+    const v = await waitFor('a view with the filter', () => host.messages.slice(since).find(m => m.type === 'view' && m.view.layers));
     assertEqual(v.view.layers, ['dense_2', 'dense_3', 'dense_4'], 'view.layers posted');
     await page.getByRole('button', { name: 'Hide all listed layers from the charts' }).click();
     await waitFor('no layer lines', async () => (await lineNames()).length === 0);
