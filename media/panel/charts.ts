@@ -14,7 +14,8 @@ import type { HeatColumn, Histogram, RunSnapshot, SeriesData } from '../shared/t
 import { dec } from '../../src/history/runHistory';
 import { formatNumber, formatPercent } from '../shared/format';
 import { layerColor, mix, parseColor, withAlpha, type Theme } from '../shared/theme';
-import { LineRaster, rgbaOf } from './lineRaster';
+import { parseRgba, type Rgba } from '../shared/colour';
+import { LineRaster } from './lineRaster';
 
 Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, LogarithmicScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -94,18 +95,18 @@ const layerLinesOf = new WeakMap<Chart, LayerLine[]>();
  * NormsChart.layerAt.
  */
 const rasters = new WeakMap<Chart, { raster: LineRaster; canvas: HTMLCanvasElement; image?: ImageData }>();
-const colours = new Map<string, { r: number; g: number; b: number; a: number }>();
+const colours = new Map<string, Rgba>();
 
-/** A CSS colour as RGBA, through the canvas's own parsing for the forms rgbaOf does not read. */
-function colourOf(ctx: CanvasRenderingContext2D, color: string): { r: number; g: number; b: number; a: number } {
+/** A CSS colour as RGBA, through the canvas's own parsing for the forms parseRgba does not read. */
+function colourOf(ctx: CanvasRenderingContext2D, color: string): Rgba {
   let c = colours.get(color);
   if (!c) {
-    c = rgbaOf(color);
+    c = parseRgba(color);
     if (!c) {
       ctx.save();
       ctx.fillStyle = '#000';
       ctx.fillStyle = color;
-      c = rgbaOf(String(ctx.fillStyle)) ?? { r: 128, g: 128, b: 128, a: 1 };
+      c = parseRgba(String(ctx.fillStyle)) ?? { r: 128, g: 128, b: 128, a: 1 };
       ctx.restore();
     }
     if (colours.size > 512) colours.clear();

@@ -118,17 +118,3 @@ function blend(src: RasterLine, sa: number, dst: number): number {
   const b = (src.b * sa + ((dst >>> 16) & 255) * keep) * k + 0.5;
   return (((oa + 0.5) << 24) | (b << 16) | (g << 8) | r) >>> 0;
 }
-
-/** rgb(), rgba() or #rrggbb (what a canvas's fillStyle normalizes any colour to) as 0–255 and 0–1. */
-export function rgbaOf(color: string): { r: number; g: number; b: number; a: number } | undefined {
-  const c = color.trim();
-  const hex = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(c);
-  if (hex) {
-    const n = parseInt(hex[1], 16);
-    return { r: n >> 16, g: (n >> 8) & 255, b: n & 255, a: hex[2] ? parseInt(hex[2], 16) / 255 : 1 };
-  }
-  const m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+)(%?))?\s*\)$/i.exec(c);
-  if (!m) return undefined;
-  const alpha = m[4] === undefined ? 1 : Number(m[4]) / (m[5] ? 100 : 1);
-  return { r: Number(m[1]), g: Number(m[2]), b: Number(m[3]), a: Math.min(1, Math.max(0, alpha)) };
-}

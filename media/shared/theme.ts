@@ -4,6 +4,7 @@
 // colours in a style attribute on <html>; a switch between two dark themes changes only the latter.
 
 import type { Severity } from '../../src/protocol';
+import { parseRgba } from './colour';
 
 export type ThemeKind = 'light' | 'dark' | 'highContrast' | 'highContrastLight';
 
@@ -107,19 +108,10 @@ function hslToRgb(h: number, s: number, l: number): RGB {
   return [f(0), f(8), f(4)];
 }
 
-/** Parses #rgb, #rrggbb, #rrggbbaa, rgb() and rgba() (what VS Code's variables hold); undefined otherwise. */
+/** A colour's red, green and blue (its alpha dropped): parseRgba's forms. */
 export function parseColor(color: string): RGB | undefined {
-  const c = color.trim();
-  let m = /^#([0-9a-f]{3,8})$/i.exec(c);
-  if (m) {
-    let hex = m[1];
-    if (hex.length === 3 || hex.length === 4) hex = [...hex.slice(0, 3)].map(ch => ch + ch).join('');
-    if (hex.length < 6) return undefined;
-    return [parseInt(hex.slice(0, 2), 16), parseInt(hex.slice(2, 4), 16), parseInt(hex.slice(4, 6), 16)];
-  }
-  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(c);
-  if (m) return [Number(m[1]), Number(m[2]), Number(m[3])];
-  return undefined;
+  const c = parseRgba(color);
+  return c && [c.r, c.g, c.b];
 }
 
 export function withAlpha(color: string, alpha: number): string {

@@ -1,8 +1,10 @@
 // The panel's layer-lines image (media/panel/lineRaster.ts): lines land on the pixels their points map to,
-// continuous, broken at gaps, clipped, and half-transparent lines blend once per pixel (no dark dots at joins).
+// continuous, broken at gaps, clipped, and half-transparent lines blend once per pixel (no dark dots at joins);
+// and the colour parser the webviews share.
 
 import { strict as assert } from 'assert';
-import { LineRaster, rgbaOf } from '../../media/panel/lineRaster';
+import { LineRaster } from '../../media/panel/lineRaster';
+import { parseRgba } from '../../media/shared/colour';
 
 const W = 40;
 const H = 20;
@@ -78,10 +80,12 @@ describe('layer-lines image', () => {
     assert.equal(painted(r).length, 0);
   });
 
-  it('reads the colours a canvas normalizes to', () => {
-    assert.deepEqual(rgbaOf('#1a2b3c'), { r: 26, g: 43, b: 60, a: 1 });
-    assert.deepEqual(rgbaOf('rgba(10, 20, 30, 0.5)'), { r: 10, g: 20, b: 30, a: 0.5 });
-    assert.deepEqual(rgbaOf('rgb(1 2 3 / 50%)'), { r: 1, g: 2, b: 3, a: 0.5 });
-    assert.equal(rgbaOf('hsl(10, 50%, 50%)'), undefined);
+  it('reads the colours VS Code\'s variables and a canvas hold (media/shared/colour.ts)', () => {
+    assert.deepEqual(parseRgba('#1a2b3c'), { r: 26, g: 43, b: 60, a: 1 });
+    assert.deepEqual(parseRgba('#1a2b3c80'), { r: 26, g: 43, b: 60, a: 128 / 255 });
+    assert.deepEqual(parseRgba('#fa0'), { r: 255, g: 170, b: 0, a: 1 });
+    assert.deepEqual(parseRgba('rgba(10, 20, 30, 0.5)'), { r: 10, g: 20, b: 30, a: 0.5 });
+    assert.deepEqual(parseRgba('rgb(1 2 3 / 50%)'), { r: 1, g: 2, b: 3, a: 0.5 });
+    assert.equal(parseRgba('hsl(10, 50%, 50%)'), undefined);
   });
 });
