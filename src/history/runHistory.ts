@@ -69,6 +69,12 @@ export class Series {
     return { steps: this.steps, last: this.last.map(enc), min: this.min.map(enc), max: this.max.map(enc), stride: this.stride };
   }
 
+  /** The buckets from `from` on, as a patch (SnapshotCursor). */
+  tail(from: number): SeriesData {
+    const { steps, last, min, max } = this;
+    return { steps: steps.slice(from), last: last.slice(from).map(enc), min: min.slice(from).map(enc), max: max.slice(from).map(enc), stride: this.stride, from };
+  }
+
   static from(d: SeriesData, capacity = SERIES_CAPACITY): Series {
     const s = new Series(capacity);
     s.steps = [...d.steps];
@@ -254,11 +260,7 @@ export class SnapshotCursor {
     const n = s.steps.length;
     this.sent.set(s, { stride: s.stride, length: n });
     if (!had || had.stride !== s.stride || had.length === 0 || had.length > n) return s.toJSON();
-    const from = had.length - 1; // the receiver's last bucket may have taken more steps since
-    return {
-      steps: s.steps.slice(from), last: s.last.slice(from).map(enc), min: s.min.slice(from).map(enc), max: s.max.slice(from).map(enc),
-      stride: s.stride, from,
-    };
+    return s.tail(had.length - 1); // the receiver's last bucket may have taken more steps since
   }
 
   columnsOf(layer: string, columns: HeatColumn[] | undefined): { columns?: HeatColumn[]; columnsFrom?: number } {
