@@ -162,9 +162,12 @@ class FakeHost {
     return [...this.messages].reverse().find(m => m.type === type);
   }
 
-  /** Resolves with the first message of `type` after the `since`-th message. */
-  async next(type, since, timeoutMs = 5000) {
-    return waitFor(`a "${type}" message`, () => this.messages.slice(since).find(m => m.type === type), timeoutMs);
+  /**
+   * Resolves with the first message of `type` after the `since`-th message that `match` accepts. Views are
+   * debounced: a view from an earlier action may come after `since`, so a test waiting for its own says which.
+   */
+  async next(type, since, match = () => true, timeoutMs = 5000) {
+    return waitFor(`a "${type}" message`, () => this.messages.slice(since).find(m => m.type === type && match(m)), timeoutMs);
   }
 }
 
@@ -446,8 +449,7 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     const view = await gm(page, () => window.__gradmon.view());
     assertEqual([view.selectedLayer, view.scrubStep], [f.layer, f.firstStep], 'view after the jump');
     assertEqual(await page.locator('.live').getAttribute('aria-pressed'), 'false', 'live off');
-    // Views are debounced: wait for the one that carries the jump (an earlier test's may come first).
-    const v = await waitFor('the view posted to the host', () => host.messages.slice(since).find(m => m.type === 'view' && m.view.scrubStep === f.firstStep));
+    const v = await host.next('view', since, m => m.view.scrubStep === f.firstStep);
     assertEqual([v.view.selectedLayer, v.view.scrubStep], [f.layer, f.firstStep], 'view posted to the host');
     // The host answers with the layer's columns: the histogram then shows the column at that step.
     await waitFor('histogram of the finding\'s step', async () => {
@@ -522,8 +524,7 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     const lineNames = () => gm(page, () => window.__gradmon.layerLines().map(l => l.layer));
     await page.locator('.layer-row[data-layer="dense_1"] input[type=checkbox]').uncheck();
     await waitFor('dense_1 gone from the chart', async () => !(await lineNames()).includes('dense_1'));
-    // The first view after `since` may be the previous test's scrub, posted late (views are debounced).
-    const v = await waitFor('a view with the filter', () => host.messages.slice(since).find(m => m.type === 'view' && m.view.layers));
+    const v = await host.next('view', since, m => m.view.layers);
     assertEqual(v.view.layers, ['dense_2', 'dense_3', 'dense_4'], 'view.layers posted');
     await page.getByRole('button', { name: 'Hide all listed layers from the charts' }).click();
     await waitFor('no layer lines', async () => (await lineNames()).length === 0);
