@@ -273,9 +273,9 @@ export class Trainer {
     if (monitored && offload && !nonFinite) {
       // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and the watched
       // outputs. Packing allocates on the heap, which may detach views: each view is taken when it is used.
-      const gradFloats = gradients.reduce((a, g) => a + g.size, 0);
-      const outputFloats = this.layout.groups.reduce((a, g, gi) => a + (g.activation && captured?.[gi] ? captured[gi]!.size : 0), 0);
-      const buffer = offload.slot(gradFloats + outputFloats);
+      const watched = this.layout.groups.map((g, gi) => (g.activation ? captured?.[gi] : undefined));
+      const floats = [...gradients, ...watched].reduce((a, t) => a + (t?.size ?? 0), 0);
+      const buffer = offload.slot(floats);
       let at = 0;
       const handed = gradients.map((g, i) => {
         const packed = this.packer.pack(i, g, buffer.subarray(at));
@@ -285,12 +285,11 @@ export class Trainer {
         at += length;
         return part;
       });
-      const outputs = this.layout.groups.map((g, gi) => (g.activation && captured?.[gi] ? readFloats(captured[gi]!) : undefined));
-      const activations = outputs.map((o, gi) => {
-        if (!o) return null;
-        const placed = { offset: at, length: o.length, units: captured![gi]!.shape[captured![gi]!.shape.length - 1] ?? 1 };
-        buffer.set(o, at);
-        at += o.length;
+      const activations = watched.map(t => {
+        if (!t) return null;
+        const placed = { offset: at, length: t.size, units: t.shape[t.shape.length - 1] ?? 1 };
+        buffer.set(readFloats(t), at);
+        at += t.size;
         return placed;
       });
       handOver = { step, epoch, loss, accuracy: data.task === 'classification' && examples ? correct / examples : undefined, activations, gradients: handed };
