@@ -4,7 +4,7 @@ import { Conv2DAttrs, KernelConfig, KernelFunc, TensorInfo, backend_util } from 
 import { TypedArray, WasmBackend } from './backend_access';
 import { stockKernel } from './stock';
 import { simdKernels } from './wasm_simd';
-import { matMulPlain, wasmKernel } from './wasm_util';
+import { copyRowsSimd, matMulPlain, wasmKernel } from './wasm_util';
 
 /**
  * Why: a Conv1D over embedded tokens reads the same table row wherever a token repeats, and text repeats its
@@ -78,19 +78,13 @@ function conv2DWasm(args: ConvArgs): TensorInfo {
   const span = filterWidth * outChannels; // one row of P
   const distinctRows = backend.makeOutput([1, distinct, inChannels], 'float32');
   const simd = simdKernels();
-  {
+  if (simd !== undefined && inChannels % 4 === 0) {
+    copyRowsSimd(backend, simd, distinctRows, x, firstAt.map(at => at * inChannels), inChannels);
+  } else {
     // Views after the allocation (a heap growth would detach earlier ones).
     const xv = backend.typedArrayFromHeap(x);
     const dv = backend.typedArrayFromHeap(distinctRows);
-    if (simd !== undefined && inChannels % 4 === 0) {
-      const from = backend.makeOutput([Math.max(1, distinct)], 'int32');
-      const fv = backend.typedArrayFromHeap(from);
-      for (let u = 0; u < distinct; u++) fv[u] = firstAt[u] * inChannels * 4;
-      simd.copyRows(backend.typedArrayFromHeap(distinctRows).byteOffset, backend.typedArrayFromHeap(x).byteOffset, fv.byteOffset, distinct, inChannels * 4);
-      backend.disposeData(from.dataId);
-    } else {
-      for (let u = 0; u < distinct; u++) dv.set(xv.subarray(firstAt[u] * inChannels, (firstAt[u] + 1) * inChannels), u * inChannels);
-    }
+    for (let u = 0; u < distinct; u++) dv.set(xv.subarray(firstAt[u] * inChannels, (firstAt[u] + 1) * inChannels), u * inChannels);
   }
   // The filter [1, fw, c, co] as [c, fw·co] (wasm's Transpose): P = distinct rows x this is every tap of every distinct row.
   const transposed = wasmKernel('Transpose')({

@@ -2,6 +2,7 @@
 
 import { KernelFunc, TensorInfo, getKernel } from '@tensorflow/tfjs-core';
 import { WasmBackend } from './backend_access';
+import type { SimdKernels } from './wasm_simd';
 
 /** The kernel registered for wasm under `kernelName` (the project's where it replaced the stock one). */
 export function wasmKernel(kernelName: string): KernelFunc {
@@ -55,4 +56,23 @@ export function imageRows(
   const from = first * positionsPerImage * channels;
   backend.typedArrayFromHeap(rows).set(backend.typedArrayFromHeap(dy).subarray(from, from + count * positionsPerImage * channels));
   return { rows, owned: true };
+}
+
+/**
+ * Row i of dst ← the `rowFloats` floats of src that start at float `starts[i]`, in one call of the SIMD module's
+ * copyRows (rowFloats a multiple of 4; float32 tensors on the heap). For the row copies of GatherV2 and of the
+ * distinct-token convolution, without a JS call per row. `starts` must not be a view of the heap: the offsets'
+ * allocation may grow it, which detaches such views.
+ */
+export function copyRowsSimd(backend: WasmBackend, simd: SimdKernels, dst: TensorInfo, src: TensorInfo, starts: ArrayLike<number>, rowFloats: number): void {
+  const count = starts.length;
+  const from = backend.makeOutput([Math.max(1, count)], 'int32');
+  try {
+    // Views after the allocation.
+    const offsets = backend.typedArrayFromHeap(from);
+    for (let i = 0; i < count; i++) offsets[i] = starts[i] * 4;
+    simd.copyRows(backend.typedArrayFromHeap(dst).byteOffset, backend.typedArrayFromHeap(src).byteOffset, offsets.byteOffset, count, rowFloats * 4);
+  } finally {
+    backend.disposeData(from.dataId);
+  }
 }
