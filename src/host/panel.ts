@@ -30,9 +30,8 @@ export class GradientPanel implements vscode.Disposable {
   private dirty = true;
   private readonly update: Throttled;
   private readonly disposables: vscode.Disposable[] = [];
-  /** The last render times the webview reported (ms: script; frameMs: to the end of the frame), for the benchmark and tests. */
-  readonly renderTimes: number[] = [];
-  readonly frameTimes: number[] = [];
+  /** The last render times the webview reported (ms: script; frameMs: to the end of the frame), for the benchmark. */
+  readonly renders: { ms: number; frameMs: number }[] = [];
   snapshotsSent = 0;
   /** What the webview holds of the run on screen, and the number of the last snapshot sent. */
   private readonly cursor = new SnapshotCursor();
@@ -154,12 +153,8 @@ export class GradientPanel implements vscode.Disposable {
         await vscode.commands.executeCommand(m.command === 'stop' ? 'gradientMonitor.stopTraining' : m.command === 'train' ? 'gradientMonitor.startTraining' : 'gradientMonitor.exportRun', this.view.runId);
         break;
       case 'rendered':
-        this.renderTimes.push(m.ms);
-        this.frameTimes.push(m.frameMs);
-        if (this.renderTimes.length > 1000) {
-          this.renderTimes.splice(0, 500);
-          this.frameTimes.splice(0, 500);
-        }
+        this.renders.push({ ms: m.ms, frameMs: m.frameMs });
+        if (this.renders.length > 1000) this.renders.splice(0, 500);
         break;
     }
   }

@@ -15,7 +15,7 @@ function percentile(xs: number[], q: number): number {
 async function measure(api: GradientMonitorApi, config: string) {
   const uri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, config);
   const panel = api.panel();
-  const rendersBefore = panel?.renderTimes.length ?? 0;
+  const rendersBefore = panel?.renders.length ?? 0;
   const sentBefore = panel?.snapshotsSent ?? 0;
   // Fine sampling; the figures reported are the delay beyond the sampling interval.
   const resolution = 2;
@@ -37,8 +37,9 @@ async function measure(api: GradientMonitorApi, config: string) {
   }
   lag.disable();
   const seconds = (Date.now() - t0) / 1000;
-  const renders = (api.panel()?.renderTimes ?? []).slice(rendersBefore);
-  const frames = (api.panel()?.frameTimes ?? []).slice(rendersBefore);
+  const drawn = (api.panel()?.renders ?? []).slice(rendersBefore);
+  const renders = drawn.map(r => r.ms);
+  const frames = drawn.map(r => r.frameMs);
   return {
     config,
     status: run.history.status,
