@@ -475,10 +475,13 @@ export type PanelToHost =
   | { type: 'command'; command: 'stop' | 'train' | 'export' }
   /** Rendering cost of the last snapshot, for the responsiveness benchmark. */
   /**
-   * A snapshot drawn: `ms` is the script (taking it in, charts, DOM); `frameMs` runs on to the end of the frame that
-   * shows it (style, layout, paint and canvas rasterization on the webview's main thread included).
+   * A snapshot drawn, over `frames` animation frames (a streamed one goes a slice per frame; see main.ts): `ms` is
+   * the script of all of them (taking it in, charts, DOM); `frameMs` runs from the first to the end of the last frame
+   * (style, layout, paint and canvas rasterization on the webview's main thread included): the time until the whole
+   * snapshot shows. `longestFrameMs`: the longest of those frames, from its script's start to its end: what decides
+   * whether the page keeps 60 Hz (16 ms) while it updates; `slowest` names the parts drawn in it ('norms', 'page+norms…').
    */
-  | { type: 'rendered'; ms: number; frameMs: number; layers: number; points: number };
+  | { type: 'rendered'; ms: number; frameMs: number; longestFrameMs: number; slowest: string; frames: number; layers: number; points: number };
 
 /** The sidebar's model: the current run without the heavy parts (no histograms or distribution columns). */
 export interface SidebarModel {

@@ -94,7 +94,7 @@ const layerLinesOf = new WeakMap<Chart, LayerLine[]>();
  * tooltip, band), as do the global norms and markers; hovering or clicking another layer's line is handled by
  * NormsChart.layerAt.
  */
-const rasters = new WeakMap<Chart, { raster: LineRaster; canvas: HTMLCanvasElement; image?: ImageData }>();
+const rasters = new WeakMap<Chart, { raster: LineRaster; canvas: HTMLCanvasElement; image?: ImageData; from?: number }>();
 const colours = new Map<string, Rgba>();
 
 /** A CSS colour as RGBA, through the canvas's own parsing for the forms parseRgba does not read. */
@@ -131,7 +131,6 @@ const layerLinesPlugin: Plugin = {
       rasters.set(chart, r);
     }
     const { raster } = r;
-    raster.reset(width, height);
     const xs = chart.scales.x;
     const ys = chart.scales.y;
     // The scales' own arithmetic (a linear x and a log y), in device pixels from the plot's corner.
@@ -140,7 +139,7 @@ const layerLinesPlugin: Plugin = {
     const lyMin = Math.log10(ys.min);
     const y0 = (ys.getPixelForValue(ys.min) - top) * dpr;
     const yk = ((ys.getPixelForValue(ys.max) - ys.getPixelForValue(ys.min)) * dpr) / (Math.log10(ys.max) - lyMin || 1);
-    for (const line of lines) {
+    const placed = lines.map(line => {
       const { steps, values } = line;
       const px = new Float64Array(steps.length);
       const py = new Float64Array(steps.length);
@@ -150,14 +149,20 @@ const layerLinesPlugin: Plugin = {
         // NaN (NaN/Inf, marked by triangles, or an exact zero, marked on the bottom edge) leaves a gap.
         py[i] = Number.isNaN(v) ? NaN : y0 + (Math.log10(v) - lyMin) * yk;
       }
-      raster.draw({ xs: px, ys: py, ...colourOf(chart.ctx, line.color), width: line.width * dpr });
-    }
+      return { xs: px, ys: py, ...colourOf(chart.ctx, line.color), width: line.width * dpr };
+    });
+    // Only the columns from the first point that moved since the last snapshot (its last bucket, as a rule).
+    let from = raster.render(width, height, placed);
     if (r.canvas.width !== width || r.canvas.height !== height || !r.image) {
       r.canvas.width = width;
       r.canvas.height = height;
       r.image = new ImageData(raster.pixels, width, height);
+      from = 0;
     }
-    r.canvas.getContext('2d')!.putImageData(r.image, 0, 0);
+    if (from < width) {
+      r.canvas.getContext('2d')!.putImageData(r.image, 0, 0, from, 0, width - from, height);
+      r.from = from;
+    }
     chart.ctx.drawImage(r.canvas, left, top, right - left, bottom - top);
   },
 };
@@ -390,6 +395,12 @@ export class NormsChart {
     const sel = this.chart.data.datasets.find(d => (d as LineDataset).key?.startsWith('layer:')) as LineDataset | undefined;
     if (sel) lines.push({ layer: sel.label ?? '', color: String(sel.borderColor), width: Number(sel.borderWidth), points: sel.data, selected: true });
     return lines;
+  }
+
+  /** The first column of the layer lines' image the last draw that changed it redrew, and its width (webview tests). */
+  layerRedraw(): { from: number; width: number } | undefined {
+    const r = rasters.get(this.chart);
+    return r && r.from !== undefined ? { from: r.from, width: r.raster.width } : undefined;
   }
 
   /** The layer lines' own image at a device pixel of the canvas, [r, g, b, a] (for the webview tests). */

@@ -146,6 +146,7 @@ const heatmaps = new Heatmaps(heatmapBox, selectLayer);
   histogram: () => histogram.current,
   layerLines: () => norms.layers(),
   layerPixel: (x: number, y: number) => norms.layerPixel(x, y),
+  layerRedraw: () => norms.layerRedraw(),
   heatmap: { info: () => heatmaps.info() },
   view: () => ({ ...view, noLayers }),
   renders: () => renders,
@@ -322,7 +323,7 @@ onHostMessage<HostToPanel>(m => {
     const complete = receive(m);
     if (!complete) return;
     pending = complete;
-    schedule();
+    schedule(false);
   } else if (m.type === 'focus') {
     jumpTo({ id: m.findingId ?? '', firstStep: m.step, layer: m.layer }, false);
   } else if (m.type === 'exportRequest') {
@@ -339,36 +340,94 @@ watchTheme(t => {
   schedule();
 });
 
+// --- frames ------------------------------------------------------------------------------------------------------
+
+/**
+ * What a render draws, part by part. A streamed snapshot (~4 a second while training) is drawn one slice per
+ * frame, so that no frame of the page waits for all of it: without a GPU the whole panel took ~30 ms of one
+ * frame (script, layout, paint, canvas rasterization), two frames at 60 Hz, and a scroll or hover in between
+ * stuttered. The slices go round in order, so a part is never starved by snapshots arriving faster than a
+ * round. What the user does (select, scrub, filter, scroll a card into view, export) is drawn whole in the next
+ * frame: the answer to an action must not arrive in pieces.
+ */
+type Part = 'page' | 'norms' | 'loss' | 'histogram' | 'heatmaps';
+const PARTS: Part[] = ['page', 'norms', 'loss', 'histogram', 'heatmaps'];
+const SLICES: Part[][] = [['page'], ['norms'], ['loss'], ['histogram', 'heatmaps']];
+
+/** Parts not yet drawn with the newest snapshot; the slice the next streamed frame starts looking from. */
+const dirty = new Set<Part>();
+let nextSlice = 0;
+/** Drawn whole in the next frame (an action of the user's). */
+let urgent = true;
+/** The snapshot update being drawn: when it began, script so far, its frames, the longest of them. */
+let update: { start: number; ms: number; frames: number; longest: number; slowest: string; layers: number; points: number } | undefined;
+
 let frameRequested = false;
-function schedule(): void {
+/** A render in the next frame; `whole` (the default, for the user's actions) draws every part in it. */
+function schedule(whole = true): void {
+  if (whole) {
+    urgent = true;
+    for (const p of PARTS) dirty.add(p);
+  }
   if (frameRequested) return;
   frameRequested = true;
   requestAnimationFrame(frame);
 }
 
-/** One render per frame however many snapshots arrived: only the newest matters (they are complete). */
 function frame(): void {
   frameRequested = false;
+  const t0 = performance.now();
   let snapshot = pending;
   pending = undefined;
-  const t0 = performance.now();
   if (snapshot && !adopt(snapshot)) snapshot = undefined; // stale: a run the user switched away from
-  render();
+  if (snapshot) {
+    for (const p of PARTS) dirty.add(p);
+    update ??= { start: t0, ms: 0, frames: 0, longest: 0, slowest: '', layers: 0, points: 0 };
+  }
+  let drawing: Part[];
+  if (urgent || exportRequested || !run) {
+    drawing = PARTS;
+  } else {
+    drawing = [];
+    for (let k = 0; k < SLICES.length && !drawing.length; k++) {
+      const slice = SLICES[(nextSlice + k) % SLICES.length];
+      if (slice.some(p => dirty.has(p))) {
+        drawing = slice;
+        nextSlice = (nextSlice + k + 1) % SLICES.length;
+      }
+    }
+  }
+  urgent = false;
+  for (const p of drawing) dirty.delete(p);
+  render(drawing);
   renders++;
   if (exportRequested && run) {
     exportChart(exportRequested);
     exportRequested = undefined;
   }
-  if (snapshot) {
-    const ms = performance.now() - t0;
-    const layers = run?.layers.length ?? 0;
-    const points = norms.points + loss.points;
-    // A task queued from inside the frame callback runs once that frame's rendering work is done.
-    setTimeout(() => {
-      const frameMs = performance.now() - t0;
-      vscode.postMessage({ type: 'rendered', ms: Math.round(ms * 100) / 100, frameMs: Math.round(frameMs * 100) / 100, layers, points });
-    }, 0);
-  }
+  if (dirty.size) schedule(false);
+  const u = update;
+  if (!u) return;
+  u.ms += performance.now() - t0;
+  u.frames++;
+  u.layers = run?.layers.length ?? 0;
+  u.points = norms.points + loss.points;
+  const finished = dirty.size === 0;
+  if (finished) update = undefined;
+  // A task queued from inside the frame callback runs once that frame's rendering work is done.
+  setTimeout(() => {
+    const end = performance.now();
+    if (end - t0 > u.longest) {
+      u.longest = end - t0;
+      u.slowest = drawing.join('+');
+    }
+    if (!finished) return;
+    const round = (x: number) => Math.round(x * 100) / 100;
+    vscode.postMessage({
+      type: 'rendered', ms: round(u.ms), frameMs: round(end - u.start), longestFrameMs: round(u.longest), slowest: u.slowest, frames: u.frames,
+      layers: u.layers, points: u.points,
+    });
+  }, 0);
 }
 
 /** Takes a snapshot in; false when it is a stale one of the run the user just switched away from. */
@@ -382,6 +441,7 @@ function adopt(m: SnapshotMessage): boolean {
   run = m.run;
   if (!run) return true;
   let tellHost = false;
+  if (before !== run.runId) urgent = true; // a run the user just picked, or the first: drawn whole
   if (before !== undefined && before !== run.runId) {
     // Another run: the step looked at means nothing there, and only its own layers can be filtered.
     view.scrubStep = undefined;
@@ -407,7 +467,7 @@ function adopt(m: SnapshotMessage): boolean {
 
 // --- rendering ---------------------------------------------------------------------------------------------------
 
-/** Milliseconds per part of the last render (for the render-time measurement). */
+/** Milliseconds per part of the last render that drew it (for the render-time measurement). */
 const parts: Record<string, number> = {};
 let mark = 0;
 function lap(name: string): void {
@@ -416,7 +476,73 @@ function lap(name: string): void {
   mark = now;
 }
 
-function render(): void {
+/** What every part works from: the run, the step looked at, the layers shown and the selected one. */
+interface Scene {
+  r: RunSnapshot;
+  viewed: number;
+  visible: Set<string>;
+  visibleLayers: RunLayer[];
+  selected?: RunLayer;
+  markers: TimeMarker[];
+}
+
+function sceneOf(r: RunSnapshot): Scene {
+  const viewed = view.scrubStep === undefined ? r.step : Math.min(view.scrubStep, r.step);
+  const visible = visibleNames(r);
+  const markers: TimeMarker[] = r.findings.filter(f => f.firstStep !== undefined).map(f => ({
+    step: f.firstStep!, color: severityColor(theme, f.severity), findingId: f.id,
+    title: `${f.title} — click to show step ${f.firstStep}${f.layer ? ` and ${f.layer}` : ''}`, width: f.id === highlighted ? 3 : 1.5,
+  }));
+  if (view.scrubStep !== undefined) markers.push({ step: viewed, color: theme.foreground, dashed: true, width: 1.5 });
+  return {
+    r, viewed, visible, markers,
+    visibleLayers: r.layers.filter(l => visible.has(l.name)),
+    selected: r.layers.find(l => l.name === view.selectedLayer),
+  };
+}
+
+const drawPart: Record<Part, (s: Scene) => void> = {
+  page({ r, viewed, visible, visibleLayers }) {
+    renderHeader(r);
+    renderScrubber(r, viewed);
+    layerFilter.update(r.layers.map(l => ({
+      name: l.name, type: l.type, health: l.health, norm: valueAt(l.norm, viewed, l.latest?.step === viewed ? dec(l.latest.gradNorm) : undefined),
+      color: layerColor(theme, l.index), visible: visible.has(l.name), selected: l.name === view.selectedLayer,
+    })));
+    const lastGlobal = dec(r.globalNorm.last[r.globalNorm.last.length - 1]);
+    setText(normsCard.note, `log scale · ${visibleLayers.length} of ${r.layers.length} layers · global ${formatNumber(lastGlobal)}` +
+      (r.clipping.length ? ` · clipping: ${r.clipping.map(c => `${c.mode} ${c.threshold}`).join(', ')}` : ' · no clipping'));
+    setAttr(normsCanvas, 'aria-label', `Gradient norms over time on a log scale for ${visibleLayers.length} layers, with the global norm before and after clipping; latest global norm ${formatNumber(lastGlobal)}`);
+    const lastLoss = dec(r.lastLoss);
+    setText(lossCard.note, `train ${formatNumber(lastLoss)}` + (r.validation.length ? ` · validation ${formatNumber(dec(r.validation[r.validation.length - 1].loss))}` : ''));
+    setAttr(lossCanvas, 'aria-label', `Loss over time; latest training loss ${formatNumber(lastLoss)}`);
+    findingsList.update(r.findings, highlighted);
+    show(findingsEmpty, r.findings.length === 0);
+    setText(findingsHeading, r.findings.length ? `Findings (${r.findings.length})` : 'Findings');
+  },
+  norms({ r, visibleLayers, selected, visible, markers }) {
+    if (drawn(normsCard.el)) norms.update(r, visibleLayers, view.selectedLayer, theme, markers);
+    renderNormsLegend(selected && visible.has(selected.name) ? selected : undefined);
+  },
+  loss({ r, markers }) {
+    if (drawn(lossCard.el)) loss.update(r, theme, markers);
+    renderLossLegend();
+  },
+  histogram({ r, selected, viewed }) {
+    if (drawn(histCard.el)) renderHistogram(r, selected, viewed);
+  },
+  heatmaps({ r, visible, visibleLayers, viewed }) {
+    const withColumns = r.layers.filter(l => l.columns && (l.name === view.selectedLayer || visible.has(l.name)));
+    withColumns.sort((a, b) => Number(b.name === view.selectedLayer) - Number(a.name === view.selectedLayer) || a.index - b.index);
+    if (drawn(heatCard.el)) {
+      heatmaps.update(withColumns.map(l => ({ name: l.name, columns: l.columns! })), view.selectedLayer, r.histogramRange, r.histogramBins, theme,
+        view.scrubStep === undefined ? undefined : viewed);
+    }
+    setText(heatCard.note, withColumns.length < visibleLayers.length ? `${withColumns.length} of ${visibleLayers.length} shown layers (select a layer to see its own)` : '');
+  },
+};
+
+function render(which: Part[]): void {
   mark = performance.now();
   show(empty, !run);
   show(header, !!run || runs.length > 0);
@@ -424,58 +550,15 @@ function render(): void {
   show(body, !!run);
   renderRunSelect();
   if (!run) return;
-  const r = run;
-  const viewed = view.scrubStep === undefined ? r.step : Math.min(view.scrubStep, r.step);
-  const visible = visibleNames(r);
-  const visibleLayers = r.layers.filter(l => visible.has(l.name));
-  const selected = r.layers.find(l => l.name === view.selectedLayer);
-
-  renderHeader(r);
-  renderScrubber(r, viewed);
-  lap('header');
-
-  layerFilter.update(r.layers.map(l => ({
-    name: l.name, type: l.type, health: l.health, norm: valueAt(l.norm, viewed, l.latest?.step === viewed ? dec(l.latest.gradNorm) : undefined),
-    color: layerColor(theme, l.index), visible: visible.has(l.name), selected: l.name === view.selectedLayer,
-  })));
-  lap('layers');
-
-  const markers: TimeMarker[] = r.findings.filter(f => f.firstStep !== undefined).map(f => ({
-    step: f.firstStep!, color: severityColor(theme, f.severity), findingId: f.id,
-    title: `${f.title} — click to show step ${f.firstStep}${f.layer ? ` and ${f.layer}` : ''}`, width: f.id === highlighted ? 3 : 1.5,
-  }));
-  if (view.scrubStep !== undefined) markers.push({ step: viewed, color: theme.foreground, dashed: true, width: 1.5 });
-  if (drawn(normsCard.el)) norms.update(r, visibleLayers, view.selectedLayer, theme, markers);
-  lap('norms');
-  if (drawn(lossCard.el)) loss.update(r, theme, markers);
-  renderLegends(selected && visible.has(selected.name) ? selected : undefined);
-  lap('loss');
-  const lastGlobal = dec(r.globalNorm.last[r.globalNorm.last.length - 1]);
-  setText(normsCard.note, `log scale · ${visibleLayers.length} of ${r.layers.length} layers · global ${formatNumber(lastGlobal)}` +
-    (r.clipping.length ? ` · clipping: ${r.clipping.map(c => `${c.mode} ${c.threshold}`).join(', ')}` : ' · no clipping'));
-  setAttr(normsCanvas, 'aria-label', `Gradient norms over time on a log scale for ${visibleLayers.length} layers, with the global norm before and after clipping; latest global norm ${formatNumber(lastGlobal)}`);
-  const lastLoss = dec(r.lastLoss);
-  setText(lossCard.note, `train ${formatNumber(lastLoss)}` + (r.validation.length ? ` · validation ${formatNumber(dec(r.validation[r.validation.length - 1].loss))}` : ''));
-  setAttr(lossCanvas, 'aria-label', `Loss over time; latest training loss ${formatNumber(lastLoss)}`);
-
-  if (drawn(histCard.el)) renderHistogram(r, selected, viewed);
-  lap('histogram');
-  const withColumns = r.layers.filter(l => l.columns && (l.name === view.selectedLayer || visible.has(l.name)));
-  withColumns.sort((a, b) => Number(b.name === view.selectedLayer) - Number(a.name === view.selectedLayer) || a.index - b.index);
-  if (drawn(heatCard.el)) {
-    heatmaps.update(withColumns.map(l => ({ name: l.name, columns: l.columns! })), view.selectedLayer, r.histogramRange, r.histogramBins, theme,
-      view.scrubStep === undefined ? undefined : viewed);
+  const scene = sceneOf(run);
+  lap('scene');
+  for (const part of which) {
+    drawPart[part](scene);
+    lap(part);
   }
-  lap('heatmaps');
-  setText(heatCard.note, withColumns.length < visibleLayers.length ? `${withColumns.length} of ${visibleLayers.length} shown layers (select a layer to see its own)` : '');
-
-  findingsList.update(r.findings, highlighted);
-  show(findingsEmpty, r.findings.length === 0);
-  setText(findingsHeading, r.findings.length ? `Findings (${r.findings.length})` : 'Findings');
-  lap('findings');
 }
 
-function renderLegends(selected: RunLayer | undefined): void {
+function renderNormsLegend(selected: RunLayer | undefined): void {
   normsLegend.update([
     { key: 'global', label: 'global norm before clipping', color: theme.foreground, mark: 'line' },
     { key: 'clipped', label: 'after clipping', color: theme.green, mark: 'dashed' },
@@ -484,6 +567,9 @@ function renderLegends(selected: RunLayer | undefined): void {
     { key: 'zero', label: '‖g‖ = 0', color: theme.muted, mark: 'diamond', hidden: !norms.hasZero },
     { key: 'layers', label: 'layers: colours in the layer list', color: theme.muted, mark: 'line' },
   ]);
+}
+
+function renderLossLegend(): void {
   lossLegend.update([
     { key: 'train', label: 'train loss', color: theme.blue, mark: 'line' },
     { key: 'band', label: 'train min–max', color: withAlpha(theme.blue, 0.35), mark: 'band' },

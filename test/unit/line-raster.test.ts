@@ -1,6 +1,7 @@
 // The panel's layer-lines image (media/panel/lineRaster.ts): lines land on the pixels their points map to,
 // continuous, broken at gaps, clipped, and half-transparent lines blend once per pixel (no dark dots at joins);
-// and the colour parser the webviews share.
+// redrawing only what a new snapshot changed gives the pixels a full redraw would; and the colour parser the
+// webviews share.
 
 import { strict as assert } from 'assert';
 import { LineRaster } from '../../media/panel/lineRaster';
@@ -78,6 +79,62 @@ describe('layer-lines image', () => {
     // Frames reuse the buffer: reset clears it.
     r.reset(W, H);
     assert.equal(painted(r).length, 0);
+  });
+
+  it('a snapshot that moves only the lines\' tails redraws those columns alone, to the pixels of a full redraw', () => {
+    // 12 lines of 40 points on a 300 × 80 image, as the norms chart streams them: the last bucket changes and
+    // points are appended (most snapshots), a compaction moves every point, a line is recoloured (a layer
+    // selected), gaps come and go, the image is resized; half-transparent and wide lines included, points
+    // ~5 px apart (a segment into a moved point spans several columns), and a tail that doubles back left.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const colours = [{ r: 200, g: 30, b: 30, a: 1 }, { r: 30, g: 200, b: 30, a: 0.5 }, { r: 30, g: 30, b: 200, a: 0.8 }];
+    type Series = { xs: number[]; ys: number[]; colour: typeof colours[number]; width: number };
+    const series: Series[] = Array.from({ length: 12 }, (_, k) => {
+      const n = 40;
+      return {
+        xs: Array.from({ length: n }, (_, i) => i * 5 + rand()), ys: Array.from({ length: n }, () => rand() * 80),
+        colour: colours[k % 3], width: k % 4 === 0 ? 3 : 1,
+      };
+    });
+    const toLines = () => series.map(l => ({ xs: Float64Array.from(l.xs), ys: Float64Array.from(l.ys), ...l.colour, width: l.width }));
+    let size = [300, 80];
+    const incremental = new LineRaster();
+    let partial = 0;
+    for (let snapshot = 0; snapshot < 60; snapshot++) {
+      const kind = snapshot === 0 ? 'first' : snapshot % 15 === 0 ? 'compaction' : snapshot === 22 ? 'recolour' : snapshot === 37 ? 'resize'
+        : snapshot === 47 ? 'back left' : snapshot === 48 ? 'back right' : snapshot % 7 === 0 ? 'gap' : 'tail';
+      const last = series[3].xs.length - 1;
+      if (kind === 'back left') series[3].xs[last] -= 60;
+      if (kind === 'back right') series[3].xs[last] += 60;
+      for (const l of series) {
+        if (kind === 'tail') {
+          l.ys[l.ys.length - 1] = rand() * 80; // the last bucket took more steps
+          if (rand() < 0.5) { l.xs.push(l.xs[l.xs.length - 1] + 1 + 4 * rand()); l.ys.push(rand() * 80); }
+        } else if (kind === 'gap') {
+          l.ys[l.ys.length - 2] = NaN;
+          l.xs.push(l.xs[l.xs.length - 1] + 1);
+          l.ys.push(rand() * 80);
+        } else if (kind === 'compaction') {
+          l.xs = l.xs.filter((_, i) => i % 2 === 0);
+          l.ys = l.ys.filter((_, i) => i % 2 === 0).map(y => (Number.isNaN(y) ? y : y * 0.9));
+        }
+      }
+      if (kind === 'recolour') series[5].colour = { r: 90, g: 90, b: 90, a: 1 };
+      if (kind === 'resize') size = [280, 80];
+      const from = incremental.render(size[0], size[1], toLines());
+      const full = new LineRaster();
+      full.reset(size[0], size[1]);
+      for (const l of toLines()) full.draw(l);
+      assert.deepEqual(incremental.pixels, full.pixels, `snapshot ${snapshot} (${kind}) redrawn from column ${from}`);
+      if (kind === 'tail' || kind === 'gap' || kind.startsWith('back')) {
+        assert.ok(from > (kind.startsWith('back') ? 40 : 100) && from < size[0], `snapshot ${snapshot} (${kind}): redrawn from column ${from}, not just the tails`);
+        partial++;
+      } else assert.equal(from, 0, `snapshot ${snapshot} (${kind}) is drawn whole`);
+    }
+    assert.ok(partial > 40);
+    // Nothing changed: nothing redrawn.
+    assert.equal(incremental.render(size[0], size[1], toLines()), size[0]);
   });
 
   it('reads the colours VS Code\'s variables and a canvas hold (media/shared/colour.ts)', () => {
