@@ -50,8 +50,17 @@ const LABELS = {
   simpleRNN: 'Emb(5000,64)+SimpleRNN(64)+Dense(2), 32x50',
   conv1d: 'Emb(5000,64)+Conv1D(64,k5)+GMaxPool+Dense(2)',
 };
-/** Wall time one timed block of steps aims at: long enough for the clock, short enough to interleave often. */
-const BLOCK_SECONDS = 0.4;
+/**
+ * Wall time one timed block of steps aims at: short, so that the two blocks of a pair see the same machine (this
+ * VM's speed drifts by ±30% within a minute), long enough for the clock and for the settling steps below.
+ */
+const BLOCK_SECONDS = 0.1;
+/**
+ * Steps left out of the timing at the start of every block: after a switch the monitor thread may still be busy
+ * with the last monitored step (slowing the first "off" steps) or not yet busy (speeding the first "on" ones).
+ * Leaving them out of both sides counts watching at its steady cost, never less.
+ */
+const SETTLE_STEPS = 2;
 const MIN_PAIRS = 5;
 const MARK = '@@bench-result ';
 
@@ -133,9 +142,11 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonit
   let current;
   let stepMsEstimate = 0;
   let timedStart = 0;
+  const startClock = (block) => Object.assign(block, { logStart: logSize(), start: performance.now(), cpuStart: process.cpuUsage(), recordMs: 0 });
   const startBlock = (mode, steps, kind) => {
     config.monitor.every = mode === 'on' ? 1 : OFF;
-    current = { mode, kind, target: steps, steps: 0, statsMs: 0, recordMs: 0, trainerMs: 0, logStart: logSize(), start: performance.now(), cpuStart: process.cpuUsage() };
+    current = { mode, kind, target: steps, steps: 0, settling: kind === 'timed' ? SETTLE_STEPS : 0, statsMs: 0, recordMs: 0, trainerMs: 0 };
+    if (!current.settling) startClock(current);
   };
   const nextBlock = () => {
     const done = current;
@@ -171,6 +182,11 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonit
       return halt ? 'halt' : undefined;
     },
     onStep: (info) => {
+      if (current.settling > 0) {
+        // The block's clock starts after its settling steps (this one's emit is already done, the next starts now).
+        if (--current.settling === 0) startClock(current);
+        return;
+      }
       current.steps++;
       current.statsMs += info.statsMs;
       current.trainerMs += info.stepMs;
