@@ -35,6 +35,10 @@ console.log('config                  layers  steps  steps/s  loop p50 ms  loop p
 for (const x of results) {
   console.log(`${x.config.padEnd(22)}  ${String(x.layers).padStart(6)}  ${String(x.steps).padStart(5)}  ${f(x.stepsPerSecond).padStart(7)}  ${f(x.eventLoopDelayMs.p50).padStart(11)}  ${f(x.eventLoopDelayMs.p99).padStart(11)}  ${f(x.eventLoopDelayMs.max).padStart(11)}  ${String(x.panel.snapshotsSent).padStart(9)}  ${f(x.panel.renderMsP50).padStart(13)}  ${`${f(x.panel.longestFrameMsP50)} / ${f(x.panel.longestFrameMsP95)}`.padStart(24)}  ${f(x.panel.frameMsP50).padStart(12)}`);
 }
+for (const x of results) {
+  const slowest = Object.entries(x.panel.slowest ?? {}).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} (${n}×)`).join(', ');
+  if (slowest) console.log(`  ${x.config}: the panel's longest frame drew ${slowest}`);
+}
 fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
 const file = path.join(root, 'bench', 'results', `vscode-responsiveness-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 fs.writeFileSync(file, JSON.stringify({ machine: { cores: os.cpus().length, cpu: os.cpus()[0].model, node: process.version, load: os.loadavg() }, results }, null, 2));

@@ -31,7 +31,7 @@ export class GradientPanel implements vscode.Disposable {
   private readonly update: Throttled;
   private readonly disposables: vscode.Disposable[] = [];
   /** The last render times the webview reported (see PanelToHost 'rendered'), for the benchmark. */
-  readonly renders: { ms: number; frameMs: number; longestFrameMs: number; frames: number }[] = [];
+  readonly renders: { ms: number; frameMs: number; longestFrameMs: number; slowest: string; frames: number }[] = [];
   snapshotsSent = 0;
   /** What the webview holds of the run on screen, and the number of the last snapshot sent. */
   private readonly cursor = new SnapshotCursor();
@@ -153,7 +153,7 @@ export class GradientPanel implements vscode.Disposable {
         await vscode.commands.executeCommand(m.command === 'stop' ? 'gradientMonitor.stopTraining' : m.command === 'train' ? 'gradientMonitor.startTraining' : 'gradientMonitor.exportRun', this.view.runId);
         break;
       case 'rendered':
-        this.renders.push({ ms: m.ms, frameMs: m.frameMs, longestFrameMs: m.longestFrameMs, frames: m.frames });
+        this.renders.push({ ms: m.ms, frameMs: m.frameMs, longestFrameMs: m.longestFrameMs, slowest: m.slowest, frames: m.frames });
         if (this.renders.length > 1000) this.renders.splice(0, 500);
         break;
     }

@@ -41,6 +41,8 @@ async function measure(api: GradientMonitorApi, config: string) {
   const renders = drawn.map(r => r.ms);
   const frames = drawn.map(r => r.frameMs);
   const longest = drawn.map(r => r.longestFrameMs);
+  const slowest: Record<string, number> = {};
+  for (const r of drawn) slowest[r.slowest] = (slowest[r.slowest] ?? 0) + 1;
   return {
     config,
     status: run.history.status,
@@ -50,7 +52,7 @@ async function measure(api: GradientMonitorApi, config: string) {
     seconds,
     stepsPerSecond: (run.history.step + 1) / seconds,
     eventLoopDelayMs: { p50: lag.percentile(50) / 1e6 - resolution, p99: lag.percentile(99) / 1e6 - resolution, max: lag.max / 1e6 - resolution, mean: lag.mean / 1e6 - resolution },
-    panel: { snapshotsSent: (api.panel()?.snapshotsSent ?? 0) - sentBefore, renders: renders.length, renderMsP50: percentile(renders, 0.5), renderMsP95: percentile(renders, 0.95), frameMsP50: percentile(frames, 0.5), frameMsP95: percentile(frames, 0.95), longestFrameMsP50: percentile(longest, 0.5), longestFrameMsP95: percentile(longest, 0.95) },
+    panel: { snapshotsSent: (api.panel()?.snapshotsSent ?? 0) - sentBefore, renders: renders.length, renderMsP50: percentile(renders, 0.5), renderMsP95: percentile(renders, 0.95), frameMsP50: percentile(frames, 0.5), frameMsP95: percentile(frames, 0.95), longestFrameMsP50: percentile(longest, 0.5), longestFrameMsP95: percentile(longest, 0.95), slowest },
   };
 }
 
