@@ -406,8 +406,21 @@ export interface RawStepMessage {
    * out (a mostly-zero gradient is handed over as its nonzero groups of four: wasm_stats.ts packNonzero).
    */
   gradients: { offset: number; length: number; zeros: number }[];
-  /** Per layout group: where its output is in the slot, or null when its activation is not watched. */
-  activations: ({ offset: number; length: number; units: number } | null)[];
+  /**
+   * Per layout group: where its output is in the slot; or, when the trainer summed it on the wasm heap (one SIMD
+   * pass instead of copying the output: wasm_stats.ts activationSums), those sums; null when it is not watched.
+   */
+  activations: ({ offset: number; length: number; units: number } | { sums: ActivationSums; length: number; units: number } | null)[];
+}
+
+/** The sums behind a layer output's activation statistics (stepStats.ts activationSumsOf). */
+export interface ActivationSums {
+  sum: number;
+  sumSq: number;
+  zeros: number;
+  saturated: number;
+  /** Units (last axis) that were zero for every row. */
+  dead: number;
 }
 
 export type TrainerToMonitor =

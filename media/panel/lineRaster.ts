@@ -33,8 +33,9 @@ export class LineRaster {
   /** Which line last painted each pixel (a line blends a pixel once); ids grow across frames, so no clearing. */
   private owner = new Uint32Array(0);
   private nextId = 1;
-  /** The lines of the last `render` (their points copied: the caller's arrays may be reused). */
-  private drawn: RasterLine[] = [];
+  /** The lines of the last `render` (their points copied: the caller's arrays may be reused); undefined when the
+   * image is not theirs (never rendered, or reset or drawn on since). */
+  private drawn?: RasterLine[];
 
   /**
    * The image of `lines`, exactly as `reset` and `draw` of each would make it, redrawing only the columns from
@@ -44,15 +45,16 @@ export class LineRaster {
   render(width: number, height: number, lines: RasterLine[]): number {
     width = Math.max(0, Math.floor(width));
     height = Math.max(0, Math.floor(height));
-    let from = width === this.width && height === this.height && lines.length === this.drawn.length ? width : 0;
-    for (let k = 0; k < lines.length && from > 0; k++) from = Math.min(from, this.firstChange(this.drawn[k], lines[k]));
+    const drawn = this.drawn;
+    let from = drawn && width === this.width && height === this.height && lines.length === drawn.length ? width : 0;
+    for (let k = 0; k < lines.length && from > 0; k++) from = Math.min(from, this.firstChange(drawn![k], lines[k]));
     if (from <= 0) {
       from = 0;
       this.reset(width, height);
     } else if (from < width) {
       for (let row = 0; row < height; row++) this.words.fill(0, row * width + from, (row + 1) * width);
     }
-    if (from < width) for (const line of lines) this.draw(line, from);
+    if (from < width) for (const line of lines) this.paint(line, from);
     this.drawn = lines.map(l => ({ ...l, xs: Float64Array.from(l.xs), ys: Float64Array.from(l.ys) }));
     return from;
   }
@@ -72,8 +74,9 @@ export class LineRaster {
     return Math.max(0, Math.floor(left) - Math.max(1, Math.round(next.width)) - 1);
   }
 
-  /** Clears to transparent at the given size (reallocating only when it changes). */
+  /** Clears to transparent at the given size (reallocating only when it changes); the next `render` draws all. */
   reset(width: number, height: number): void {
+    this.drawn = undefined;
     width = Math.max(0, Math.floor(width));
     height = Math.max(0, Math.floor(height));
     if (width !== this.width || height !== this.height) {
@@ -88,8 +91,14 @@ export class LineRaster {
     }
   }
 
-  /** Draws a line over what is there; `fromColumn` leaves the pixels left of that column as they are. */
-  draw(line: RasterLine, fromColumn = 0): void {
+  /** Draws a line over what is there (the next `render` then draws all). */
+  draw(line: RasterLine): void {
+    this.drawn = undefined;
+    this.paint(line, 0);
+  }
+
+  /** Draws a line over what is there, leaving the pixels left of `fromColumn` as they are. */
+  private paint(line: RasterLine, fromColumn: number): void {
     if (this.nextId >= 0xffffffff) {
       this.owner.fill(0);
       this.nextId = 1;

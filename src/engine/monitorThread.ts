@@ -19,7 +19,7 @@ import type {
 import { RunRecorder, type HaltCause } from './recorder';
 import { histogramSpec, StatsAccumulator, type HistogramSpec } from './stats';
 import { activationSumsWith, addStatisticsWith, MAX_UNITS, type StatsKernels, type StatsTables } from './kernels/simd_stats';
-import { activationStatsOf, assembleStepStats, firstNonFiniteLayer, saturationBounds } from './stepStats';
+import { activationStatsFromSums, activationStatsOf, assembleStepStats, firstNonFiniteLayer, saturationBounds } from './stepStats';
 
 // The WebAssembly JS API as far as used here (the project's TypeScript libs have no WebAssembly types).
 type WasmModule = object;
@@ -273,6 +273,7 @@ function runThread(): void {
     const activations = layout.groups.map((g, gi) => {
       const a = m.activations[gi];
       if (!a || !g.activation) return undefined;
+      if ('sums' in a) return activationStatsFromSums(a.length, a.units, g.activation, a.sums); // summed by the trainer
       const values = at(a.offset, a.length);
       const [low, high] = saturationBounds(g.activation);
       const sums = simd?.kernels ? activationSumsWith(simd.kernels, simd.tables!, values, a.units, low, high) : undefined;

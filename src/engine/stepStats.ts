@@ -3,7 +3,7 @@
 // trainer calls it on the training thread, the monitor thread (monitorThread.ts) on copies of the same values.
 
 import type { ClippingConfig } from '../config/types';
-import type { ActivationStats, LayerStats, StepLayout, StepStats, VariableStats } from '../protocol';
+import type { ActivationStats, ActivationSums, LayerStats, StepLayout, StepStats, VariableStats } from '../protocol';
 import type { WeightNorms } from './kernels/optimizer_update';
 import { StatsAccumulator, type HistogramSpec } from './stats';
 
@@ -124,14 +124,7 @@ export function saturationBounds(activation: string): [number, number] {
     : activation === 'hardSigmoid' ? [0, 1] : [NaN, NaN];
 }
 
-export interface ActivationSums {
-  sum: number;
-  sumSq: number;
-  zeros: number;
-  saturated: number;
-  /** Units (last axis) that were zero for every row. */
-  dead: number;
-}
+export type { ActivationSums };
 
 /** The sums behind the activation statistics, in one pass over a layer's output [..., units]. */
 export function activationSumsOf(values: Float32Array, units: number, low: number, high: number): ActivationSums {
@@ -155,8 +148,13 @@ export function activationSumsOf(values: Float32Array, units: number, low: numbe
  */
 export function activationStatsOf(values: Float32Array, units: number, activation: string, sums?: ActivationSums): ActivationStats {
   const [low, high] = saturationBounds(activation);
-  const { sum, sumSq, zeros, saturated, dead } = sums ?? activationSumsOf(values, units, low, high);
-  const n = values.length || 1;
+  return activationStatsFromSums(values.length, units, activation, sums ?? activationSumsOf(values, units, low, high));
+}
+
+/** The same from the sums over an output of `length` values (the trainer computed them on the wasm heap). */
+export function activationStatsFromSums(length: number, units: number, activation: string, sums: ActivationSums): ActivationStats {
+  const { sum, sumSq, zeros, saturated, dead } = sums;
+  const n = length || 1;
   const mean = sum / n;
   return {
     activation,

@@ -274,7 +274,15 @@ export class Trainer {
       // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and the watched
       // outputs. Packing allocates on the heap, which may detach views: each view is taken when it is used.
       const watched = this.layout.groups.map((g, gi) => (g.activation ? captured?.[gi] : undefined));
-      const floats = [...gradients, ...watched].reduce((a, t) => a + (t?.size ?? 0), 0);
+      const unitsOf = (t: tf.Tensor) => t.shape[t.shape.length - 1] ?? 1;
+      // A watched output the SIMD kernels can sum where it is (wasm) goes over as its sums: one pass over it
+      // instead of a copy for the thread to read again. Summed before packing, whose allocations may detach views.
+      const summed = watched.map((t, gi) => {
+        if (!t) return undefined;
+        const [low, high] = saturationBounds(this.layout.groups[gi].activation!);
+        return activationSums(readFloats(t), unitsOf(t), this.spec, low, high);
+      });
+      const floats = [...gradients, ...watched.filter((_, gi) => !summed[gi])].reduce((a, t) => a + (t?.size ?? 0), 0);
       const buffer = offload.slot(floats);
       let at = 0;
       const handed = gradients.map((g, i) => {
@@ -285,9 +293,11 @@ export class Trainer {
         at += length;
         return part;
       });
-      const activations = watched.map(t => {
+      const activations = watched.map((t, gi) => {
         if (!t) return null;
-        const placed = { offset: at, length: t.size, units: t.shape[t.shape.length - 1] ?? 1 };
+        const sums = summed[gi];
+        if (sums) return { sums, length: t.size, units: unitsOf(t) };
+        const placed = { offset: at, length: t.size, units: unitsOf(t) };
         buffer.set(readFloats(t), at);
         at += t.size;
         return placed;

@@ -135,6 +135,10 @@ describe('layer-lines image', () => {
     assert.ok(partial > 40);
     // Nothing changed: nothing redrawn.
     assert.equal(incremental.render(size[0], size[1], toLines()), size[0]);
+    // Drawn on directly since: the next render starts over (and with no lines, leaves the image empty).
+    incremental.draw(line([[0, 40], [279, 40]]));
+    assert.equal(incremental.render(size[0], size[1], []), 0);
+    assert.equal(painted(incremental).length, 0);
   });
 
   it('reads the colours VS Code\'s variables and a canvas hold (media/shared/colour.ts)', () => {

@@ -11,7 +11,9 @@ import { readRun } from '../../src/engine/runlog';
 import type { RunEvent, StepEvent } from '../../src/protocol';
 import { TEST_BACKEND, useTestBackend } from './helpers/engine';
 import * as tf from '@tensorflow/tfjs-core';
-import { packNonzero } from '../../src/engine/kernels/wasm_stats';
+import { activationSums, packNonzero, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
+import { readFloats } from '../../src/engine/kernels/backend_access';
+import { activationStatsFromSums, activationStatsOf, activationSumsOf, saturationBounds } from '../../src/engine/stepStats';
 import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -132,6 +134,36 @@ describe('monitor thread', function () {
     const dense = tf.randomNormal([20000]);
     assert.equal(packNonzero(dense, new Float32Array(20000)), 'dense');
     dense.dispose();
+  });
+
+  it('a watched output summed where it is (on wasm) gives the sums the thread would compute from a copy', () => {
+    // [rows, 8 units] of tanh-like outputs: unit 3 dead (zero in every row), ±0, NaN, saturated values at the bounds.
+    const rows = 97;
+    const units = 8;
+    const values = new Float32Array(rows * units);
+    for (let i = 0; i < values.length; i++) values[i] = i % units === 3 ? 0 : Math.tanh(Math.sin(i) * 7);
+    values[5] = -0;
+    values[9 * units + 1] = NaN;
+    const [low, high] = saturationBounds('tanh');
+    values[20 * units + 2] = high;
+    values[21 * units + 2] = Math.fround(low);
+    const expected = activationSumsOf(values, units, low, high);
+    const output = tf.tensor2d(values, [rows, units]);
+    const spec = histogramSpec(-12, 4, 64);
+    prepareWasmStatistics(spec);
+    const sums = activationSums(readFloats(output), units, spec, low, high);
+    output.dispose();
+    if (TEST_BACKEND !== 'wasm') {
+      assert.equal(sums, undefined, 'only on the wasm heap (the output is then copied to the thread)');
+      return;
+    }
+    assert.ok(sums, 'summed on the heap');
+    assert.equal(sums.dead, 1);
+    for (const k of ['zeros', 'saturated', 'dead'] as const) assert.equal(sums[k], expected[k], k);
+    for (const k of ['sum', 'sumSq'] as const) assert.ok(Object.is(sums[k], expected[k]) || Math.abs(sums[k] - expected[k]) <= 1e-6 * Math.abs(expected[k]) || (Number.isNaN(sums[k]) && Number.isNaN(expected[k])), `${k}: ${sums[k]} vs ${expected[k]}`);
+    const a = activationStatsFromSums(values.length, units, 'tanh', sums);
+    const b = activationStatsOf(values, units, 'tanh');
+    assert.deepEqual(differences(a, b), []);
   });
 
   it('a text LSTM (sparse Embedding gradient, sequences): same statistics', async () => {
