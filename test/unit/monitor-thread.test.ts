@@ -136,6 +136,35 @@ describe('monitor thread', function () {
     dense.dispose();
   });
 
+  it('an Embedding\'s gradient is handed over as the rows its tokens touched (on wasm), zeros in them included: the same statistics', () => {
+    // Embedding(3000, 8): tokens 3, 7, 3, 9 and 2500; the output gradient for token 9's position is all zeros, so its
+    // row is touched but zero (the nonzero scan would leave it out: the row copy takes it, and counts its zeros).
+    const table = tf.variable(tf.randomNormal([3000, 8]));
+    const ids = tf.tensor1d([3, 7, 3, 9, 2500], 'int32');
+    const upstream = tf.tensor2d([...Array(5)].flatMap((_, i) => [...Array(8)].map((__, j) => (i === 3 ? 0 : Math.cos(i * 8 + j) * 10 ** (j % 5 - 3)))), [5, 8]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.gather(table, ids), upstream)), [table]);
+    const gradient = grads[table.name];
+    const whole = new StatsAccumulator(histogramSpec(-12, 4, 64));
+    whole.add(gradient.dataSync() as Float32Array);
+    const into = new Float32Array(gradient.size);
+    const packed = packNonzero(gradient, into);
+    if (TEST_BACKEND === 'wasm') {
+      assert.deepEqual(packed, { floats: 4 * 8, zeros: 3000 * 8 - 4 * 8 }, 'rows 3, 7, 9 and 2500 copied, token 9\'s zeros with them');
+      const part = new StatsAccumulator(whole.spec);
+      part.add(into.subarray(0, packed.floats));
+      part.addZeros(packed.zeros);
+      for (const k of ['count', 'finite', 'zeros', 'nan', 'sum', 'sumSq', 'min', 'max'] as const) {
+        assert.ok(part[k] === whole[k] || Math.abs(part[k] - whole[k]) <= 1e-12 * Math.abs(whole[k]), `${k}: ${part[k]} vs ${whole[k]}`);
+      }
+      assert.deepEqual([...part.slots], [...whole.slots], 'histogram');
+      // Through another op (a regularizer's term added) the rows are not known: scanned as before.
+      const regularized = tf.add(gradient, tf.mul(table, 1e-3));
+      assert.equal(packNonzero(regularized, new Float32Array(gradient.size)), 'dense');
+      regularized.dispose();
+    } else assert.equal(packed, undefined);
+    tf.dispose([table, ids, upstream, gradient]);
+  });
+
   it('a watched output summed where it is (on wasm) gives the sums the thread would compute from a copy', () => {
     // [rows, 8 units] of tanh-like outputs: unit 3 dead (zero in every row), ±0, NaN, saturated values at the bounds.
     const rows = 97;

@@ -138,7 +138,22 @@ function scatterRowsSimd(
   }
   backend.disposeData(acc.dataId);
   backend.disposeData(to.dataId);
+  touched.set(result.dataId, { rowSize, rows: Int32Array.from(segments).sort() });
   return result;
+}
+
+/**
+ * The rows each output of the SIMD kernel was written in, by its data (which reshapes share): every other row is
+ * zero. The monitoring hand-over copies those rows of an Embedding's gradient instead of scanning all of it for
+ * nonzeros (wasm_stats.ts packNonzero). A gradient that went through any other op (a regularizer's term, summed
+ * micro-batches) has other data and is scanned.
+ */
+const touched = new WeakMap<object, { rowSize: number; rows: Int32Array }>();
+
+/** The rows of `t` that may hold a nonzero, ascending, when `t`'s data is an output of the kernel above. */
+export function touchedRows(t: TensorInfo): { rowSize: number; rows: Int32Array } | undefined {
+  const entry = touched.get(t.dataId);
+  return entry && entry.rowSize > 0 && util.sizeFromShape(t.shape) % entry.rowSize === 0 ? entry : undefined;
 }
 
 export const unsortedSegmentSumCpuConfig: KernelConfig = {
