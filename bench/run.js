@@ -61,6 +61,8 @@ const BLOCK_SECONDS = 0.1;
  * Leaving them out of both sides counts watching at its steady cost, never less.
  */
 const SETTLE_STEPS = 2;
+/** At least this many timed steps per block (a slow model's 0.1 s is one step: one step's jitter would be the pair's). */
+const MIN_BLOCK_STEPS = 4;
 const MIN_PAIRS = 5;
 const MARK = '@@bench-result ';
 
@@ -108,7 +110,7 @@ async function throughputChild(backend) {
       results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, startMonitoring, stepLayout, tf, logRoot });
       prepared.built.dispose();
       const r = results[model];
-      process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.overhead).toFixed(1)}%\n`);
+      process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.pairOverhead.median).toFixed(1)}% (median of ${r.pairOverhead.n} pairs)\n`);
     }
     const report = require(out('engine', 'backend.js')).currentBackend();
     console.log(MARK + JSON.stringify({ backend, simd: report?.simd, customKernels: report?.customKernels, models: results }));
@@ -159,7 +161,7 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonit
     const timedPairs = Math.floor(blocks.length / 2);
     const elapsed = (performance.now() - timedStart) / 1000;
     if (blocks.length % 2 === 0 && timedPairs >= MIN_PAIRS && elapsed >= 2 * SECONDS) return 'done';
-    const perBlock = Math.max(1, Math.round((BLOCK_SECONDS * 1000) / stepMsEstimate));
+    const perBlock = Math.max(MIN_BLOCK_STEPS, Math.round((BLOCK_SECONDS * 1000) / stepMsEstimate));
     // ABBA: pair k runs off→on when k is even, on→off when odd.
     const pair = Math.floor(blocks.length / 2);
     const first = pair % 2 === 0 ? 'off' : 'on';
@@ -417,7 +419,7 @@ const pct = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : `${x >= 0 ? '+'
 function printTables(report) {
   const torch = report.torch?.models ?? {};
   console.log('\nTraining steps/s: median [IQR] over timed blocks; off = no statistics, on = all statistics + histograms every step');
-  console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('cpu', 7)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
+  console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('medians', 8)} ${pad('cpu', 7)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
   for (const model of MODELS) {
     const t = torch[model];
     const best = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : undefined;
@@ -425,10 +427,11 @@ function printTables(report) {
       const r = b.models?.[model];
       if (!r) continue;
       const range = (s) => `${f1(s.median)} [${f1(s.q1)}-${f1(s.q3)}]`;
-      console.log(`${pad(LABELS[model], 46, true)} ${pad(b.backend, 7, true)} ${pad(range(r.off.stepsPerSecond), 20)} ${pad(range(r.on.stepsPerSecond), 20)} ${pad(pct(r.overhead), 9)} ${pad(`${pct(r.pairOverhead.q1)}..${pct(r.pairOverhead.q3)}`, 16)} ${pad(pct(r.cpuOverhead), 7)} ${pad(pct(r.attributedOverhead), 7)} ${pad(f1(t?.['1']?.median), 9)} ${pad(f1(t?.['2']?.median), 9)} ${pad(best ? `${(r.on.stepsPerSecond.median / best).toFixed(2)}x` : 'n/a', 7)}`);
+      console.log(`${pad(LABELS[model], 46, true)} ${pad(b.backend, 7, true)} ${pad(range(r.off.stepsPerSecond), 20)} ${pad(range(r.on.stepsPerSecond), 20)} ${pad(pct(r.pairOverhead.median), 9)} ${pad(`${pct(r.pairOverhead.q1)}..${pct(r.pairOverhead.q3)}`, 16)} ${pad(pct(r.overhead), 8)} ${pad(pct(r.cpuPairOverhead?.median ?? r.cpuOverhead), 7)} ${pad(pct(r.attributedOverhead), 7)} ${pad(f1(t?.['1']?.median), 9)} ${pad(f1(t?.['2']?.median), 9)} ${pad(best ? `${(r.on.stepsPerSecond.median / best).toFixed(2)}x` : 'n/a', 7)}`);
     }
   }
-  console.log('overhead: on vs off median wall time per step; pairs IQR: spread of the per-pair overheads; cpu: the same from process CPU');
+  console.log('overhead: median over adjacent off/on block pairs of the on/off wall time per step − 1; pairs IQR: their spread; medians: on/off of');
+  console.log('the medians over all blocks (drifts with the machine); cpu: the pair median from process CPU');
   console.log(`time, all threads (what the monitoring costs the machine, robust to a busy one); timed: the monitoring work timed on the`);
   console.log(`training thread over the off step time; /torch: monitoring-on steps/s over PyTorch's best thread count. Monitoring: ${report.options.monitoring ?? 'inline'}.`);
   console.log('\nPer step with monitoring on, on the training thread (ms): statistics (inline: read-backs + one-pass stats; thread: the copies');
