@@ -33,14 +33,14 @@ export class LineRaster {
   /** Which line last painted each pixel (a line blends a pixel once); ids grow across frames, so no clearing. */
   private owner = new Uint32Array(0);
   private nextId = 1;
-  /** The lines of the last `render` (their points copied: the caller's arrays may be reused); undefined when the
-   * image is not theirs (never rendered, or reset or drawn on since). */
+  /** The lines of the last `render` (kept, not copied: the caller hands over new arrays each time); undefined when
+   * the image is not theirs (never rendered, or reset or drawn on since). */
   private drawn?: RasterLine[];
 
   /**
    * The image of `lines`, exactly as `reset` and `draw` of each would make it, redrawing only the columns from
    * the leftmost point that differs from the last `render`. Returns the first column redrawn (0: all of it;
-   * `width`: nothing changed).
+   * `width`: nothing changed). Keeps `lines` to compare the next call with: do not change their arrays after.
    */
   render(width: number, height: number, lines: RasterLine[]): number {
     width = Math.max(0, Math.floor(width));
@@ -55,7 +55,7 @@ export class LineRaster {
       for (let row = 0; row < height; row++) this.words.fill(0, row * width + from, (row + 1) * width);
     }
     if (from < width) for (const line of lines) this.paint(line, from);
-    this.drawn = lines.map(l => ({ ...l, xs: Float64Array.from(l.xs), ys: Float64Array.from(l.ys) }));
+    this.drawn = lines;
     return from;
   }
 
