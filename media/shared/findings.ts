@@ -25,41 +25,53 @@ export function findingWhere(f: Finding): string {
 export class FindingsList {
   readonly el: HTMLUListElement;
   private signature = '';
-  private readonly items = new Map<string, HTMLElement>();
+  private readonly items = new Map<string, { li: HTMLElement; where: Text; title: HTMLElement }>();
 
   constructor(private readonly handlers: FindingHandlers, private readonly options: { reasons: boolean }) {
     this.el = h('ul', { class: 'findings' });
   }
 
-  /** Rebuilds only when the findings changed (a rebuild 4×/s would swallow clicks and lose focus). */
+  /**
+   * Rebuilds only when the findings changed, not when one that persists reaches a later step (its step range is
+   * updated in place): a rebuild 4×/s would swallow clicks on its fix buttons and close its disclosures.
+   */
   update(findings: Finding[], highlighted?: string): void {
     const sorted = sortFindings(findings);
-    const signature = JSON.stringify(sorted.map(f => [f.id, f.severity, f.title, f.firstStep, f.lastStep, f.fixes.map(x => x.id)]));
+    const signature = JSON.stringify(sorted.map(f => [f.id, f.severity, f.title, f.layer, f.firstStep, f.docs, f.explanation, f.fixes.map(x => [x.id, x.title, x.reason])]));
     if (signature !== this.signature) {
       this.signature = signature;
       this.items.clear();
       rebuildKeepingFocus(this.el, () => sorted.map(f => {
-        const li = this.item(f);
-        this.items.set(f.id, li);
-        return li;
+        const item = this.item(f);
+        this.items.set(f.id, item);
+        return item.li;
       }));
     }
-    for (const [id, li] of this.items) toggleClass(li, 'highlighted', id === highlighted);
+    for (const f of sorted) {
+      const item = this.items.get(f.id)!;
+      const where = findingWhere(f);
+      if (item.where.data !== where) {
+        item.where.data = where;
+        item.title.title = where ? `Show ${where}` : 'Show this finding';
+      }
+    }
+    for (const [id, item] of this.items) toggleClass(item.li, 'highlighted', id === highlighted);
   }
 
   element(findingId: string): HTMLElement | undefined {
-    return this.items.get(findingId);
+    return this.items.get(findingId)?.li;
   }
 
-  private item(f: Finding): HTMLLIElement {
+  private item(f: Finding): { li: HTMLLIElement; where: Text; title: HTMLElement } {
     const where = findingWhere(f);
+    const whereText = document.createTextNode(where);
     const title = h('button', {
       class: 'link finding-title', type: 'button', text: f.title, 'data-key': `reveal:${f.id}`,
       title: where ? `Show ${where}` : 'Show this finding',
     });
     title.addEventListener('click', () => this.handlers.reveal(f));
     const severity = h('span', { class: `severity severity-${f.severity}`, text: SEVERITY_LABEL[f.severity] });
-    const meta = h('p', { class: 'finding-meta' }, where || undefined);
+    const meta = h('p', { class: 'finding-meta' }, whereText);
     if (f.docs) {
       if (where) meta.append(' · ');
       meta.append(h('a', { href: f.docs, text: 'about this rule', title: f.rule }));
@@ -74,8 +86,9 @@ export class FindingsList {
         h('summary', { text: `${others.length} more fix${others.length > 1 ? 'es' : ''}` }),
         ...others.map(x => this.fix(f, x, false))));
     }
-    return h('li', { class: `finding finding-${f.severity}`, 'data-finding': f.id },
+    const li = h('li', { class: `finding finding-${f.severity}`, 'data-finding': f.id },
       h('div', { class: 'finding-head' }, severity, title), meta, explanation, f.fixes.length ? fixes : undefined);
+    return { li, where: whereText, title };
   }
 
   private fix(f: Finding, fix: SuggestedFix, primary: boolean): HTMLElement {

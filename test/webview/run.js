@@ -781,6 +781,33 @@ async function patchesTest(RunHistory) {
     await waitFor('the complete snapshot rendered', () => host.count('rendered') > before, 10000);
     await matches('after the resync');
   });
+  await test('panel: a finding that persists reaches later steps in place: its disclosure stays open, its buttons stay', async () => {
+    synth.until(Math.max(3300, host.panelSnapshot({ dryRun: true }).run.step + 10));
+    const send = async lastStep => {
+      const m = host.panelSnapshot(); // complete
+      const f = m.run.findings.find(x => x.firstStep !== undefined);
+      assert(f, `a finding with a step: ${JSON.stringify(m.run.findings.map(x => x.id))}`);
+      f.lastStep = lastStep;
+      const before = host.count('rendered');
+      await host.post(m);
+      await waitFor('render', () => host.count('rendered') > before, 10000);
+      return f;
+    };
+    const f = await send(undefined);
+    const li = page.locator(`.findings li[data-finding="${f.id}"]`).first();
+    await li.locator('.finding-explanation summary').click();
+    await li.evaluate(el => { el.__before = true; el.querySelector('.fixes button')?.setAttribute('data-before', '1'); });
+    for (const last of [f.firstStep + 40, f.firstStep + 80]) {
+      await send(last);
+      const state = await li.evaluate(el => ({
+        same: el.__before === true, open: el.querySelector('.finding-explanation').open,
+        meta: el.querySelector('.finding-meta').textContent, button: el.querySelector('.fixes button')?.getAttribute('data-before'),
+        title: el.querySelector('.finding-title').title,
+      }));
+      assert(state.same && state.open && state.button === '1', `the finding's element kept (open, same buttons): ${JSON.stringify(state)}`);
+      assert(state.meta.includes(`steps ${f.firstStep}–${last}`) && state.title.includes(`steps ${f.firstStep}–${last}`), `its steps: ${JSON.stringify(state)}`);
+    }
+  });
   await p.close();
 }
 
