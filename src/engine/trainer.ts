@@ -271,8 +271,8 @@ export class Trainer {
     let handOver: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory' | 'weightNorms' | 'statsMs' | 'stepMs' | 'time' | 'learningRate'> | undefined;
     const statsStart = performance.now();
     if (monitored && offload && !nonFinite) {
-      // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and the watched
-      // outputs. Packing allocates on the heap, which may detach views: each view is taken when it is used.
+      // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and of the watched
+      // outputs (or their sums). Packing allocates on the heap, which may detach views: each is taken when used.
       const watched = this.layout.groups.map((g, gi) => (g.activation ? captured?.[gi] : undefined));
       const unitsOf = (t: tf.Tensor) => t.shape[t.shape.length - 1] ?? 1;
       // A watched output the SIMD kernels can sum where it is (wasm) goes over as its sums: one pass over it
