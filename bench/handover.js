@@ -9,6 +9,7 @@
 // Needs a build (node scripts/build.js). Models: bench/configs/<model>.gradmon.json.
 'use strict';
 const path = require('path');
+const { quietTfjs } = require('./quiet');
 
 const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -35,10 +36,7 @@ function time(object, name, label = name) {
 }
 
 async function main() {
-  for (const level of ['log', 'warn']) {
-    const print = console[level];
-    console[level] = (...parts) => { if (!/looks like you are running TensorFlow\.js in Node\.js|^=+$|^\s*$/.test(String(parts[0]))) print(...parts); };
-  }
+  quietTfjs();
   const wasmStats = require(out('engine', 'kernels', 'wasm_stats.js'));
   time(wasmStats.GradientPacker.prototype, 'pack', 'pack gradients');
   time(wasmStats, 'activationSums', 'sum watched outputs');

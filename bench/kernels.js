@@ -10,6 +10,7 @@
 const path = require('path');
 const os = require('os');
 const { spawnSync } = require('child_process');
+const { quietTfjs } = require('./quiet');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -30,12 +31,7 @@ if (!backendName) {
 }
 
 // tfjs' cpu backend prints a banner recommending tfjs-node at its first op; keep the tables readable.
-for (const level of ['log', 'warn']) {
-  const print = console[level];
-  console[level] = (...parts) => {
-    if (!/looks like you are running TensorFlow\.js in Node\.js/.test(String(parts[0]))) print(...parts);
-  };
-}
+quietTfjs();
 
 const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');

@@ -11,6 +11,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { quietTfjs } = require('./quiet');
 
 const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -58,12 +59,7 @@ function summarizeCpuProfile(profile) {
 }
 
 async function main() {
-  for (const level of ['log', 'warn']) {
-    const print = console[level];
-    console[level] = (...parts) => {
-      if (!/looks like you are running TensorFlow\.js in Node\.js|^=+$|^\s*$/.test(String(parts[0]))) print(...parts);
-    };
-  }
+  quietTfjs();
   const out = (...p) => path.join(root, 'out', 'src', ...p);
   const tf = require('@tensorflow/tfjs-core');
   const { prepareRun } = require(out('engine', 'run.js'));

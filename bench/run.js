@@ -27,6 +27,7 @@ const os = require('os');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const v8 = require('v8');
+const { quietTfjs } = require('./quiet');
 
 const root = path.resolve(__dirname, '..');
 const out = (...p) => path.join(root, 'out', 'src', ...p);
@@ -84,15 +85,6 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 // ---------------------------------------------------------------------------------------------------
 // Child: throughput of every model on one backend
-
-function quietTfjs() {
-  for (const level of ['log', 'warn']) {
-    const print = console[level];
-    console[level] = (...parts) => {
-      if (!/looks like you are running TensorFlow\.js in Node\.js|^=+$|Orthogonal initializer|^\s*$/.test(String(parts[0]))) print(...parts);
-    };
-  }
-}
 
 async function throughputChild(backend) {
   quietTfjs();
