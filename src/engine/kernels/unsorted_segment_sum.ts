@@ -138,7 +138,7 @@ function scatterRowsSimd(
   }
   backend.disposeData(acc.dataId);
   backend.disposeData(to.dataId);
-  touched.set(result.dataId, { rowSize, rows: Int32Array.from(segments).sort() });
+  touched.set(result.dataId, { rowSize, segments }); // every step: the list the loop above built, nothing more
   return result;
 }
 
@@ -148,12 +148,16 @@ function scatterRowsSimd(
  * nonzeros (wasm_stats.ts packNonzero). A gradient that went through any other op (a regularizer's term, summed
  * micro-batches) has other data and is scanned.
  */
-const touched = new WeakMap<object, { rowSize: number; rows: Int32Array }>();
+const touched = new WeakMap<object, { rowSize: number; segments: number[] }>();
 
-/** The rows of `t` that may hold a nonzero, ascending, when `t`'s data is an output of the kernel above. */
+/**
+ * The rows of `t` that may hold a nonzero, ascending, when `t`'s data is an output of the kernel above. Sorted
+ * here, on a monitored step, not in the kernel, which runs on every step.
+ */
 export function touchedRows(t: TensorInfo): { rowSize: number; rows: Int32Array } | undefined {
   const entry = touched.get(t.dataId);
-  return entry && entry.rowSize > 0 && util.sizeFromShape(t.shape) % entry.rowSize === 0 ? entry : undefined;
+  if (!entry || entry.rowSize <= 0 || util.sizeFromShape(t.shape) % entry.rowSize !== 0) return undefined;
+  return { rowSize: entry.rowSize, rows: Int32Array.from(entry.segments).sort() };
 }
 
 export const unsortedSegmentSumCpuConfig: KernelConfig = {
