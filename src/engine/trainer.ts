@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedConfig } from '../config/types';
 import type {
-  ActivationStats, NonFiniteOrigin, RawStepMessage, RunEnd, RunEvent, StepEvent, StepStats,
+  ActivationStats, ActivationSums, NonFiniteOrigin, RawStepMessage, RunEnd, RunEvent, StepEvent, StepStats,
 } from '../protocol';
 import { describeNonFinite } from '../diagnosis/describe';
 import { clipGradients } from './clipping';
@@ -274,14 +274,9 @@ export class Trainer {
       // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and of the watched
       // outputs (or their sums). Packing allocates on the heap, which may detach views: each is taken when used.
       const watched = this.layout.groups.map((g, gi) => (g.activation ? captured?.[gi] : undefined));
-      const unitsOf = (t: tf.Tensor) => t.shape[t.shape.length - 1] ?? 1;
       // A watched output the SIMD kernels can sum where it is (wasm) goes over as its sums: one pass over it
       // instead of a copy for the thread to read again. Summed before packing, whose allocations may detach views.
-      const summed = watched.map((t, gi) => {
-        if (!t) return undefined;
-        const [low, high] = saturationBounds(this.layout.groups[gi].activation!);
-        return activationSums(readFloats(t), unitsOf(t), this.spec, low, high);
-      });
+      const summed = watched.map((t, gi) => (t ? heapActivationSums(t, this.layout.groups[gi].activation!, this.spec) : undefined));
       const floats = [...gradients, ...watched.filter((_, gi) => !summed[gi])].reduce((a, t) => a + (t?.size ?? 0), 0);
       const buffer = offload.slot(floats);
       let at = 0;
@@ -467,8 +462,16 @@ export { firstNonFiniteLayer };
 /** A layer output's activation statistics (SIMD on the wasm heap when it can); undefined when not watched. */
 export function activationStats(output: tf.Tensor, activation: string, layerType: string, spec?: HistogramSpec): ActivationStats | undefined {
   if (!watchesActivation(activation, layerType)) return undefined;
-  const values = readFloats(output);
-  const units = output.shape[output.shape.length - 1] ?? 1;
+  return activationStatsOf(readFloats(output), unitsOf(output), activation, spec ? heapActivationSums(output, activation, spec) : undefined);
+}
+
+/** Units of a layer output: its last axis. */
+function unitsOf(output: tf.Tensor): number {
+  return output.shape[output.shape.length - 1] ?? 1;
+}
+
+/** The sums behind an output's activation statistics, by the SIMD kernels where it is (wasm); else undefined. */
+function heapActivationSums(output: tf.Tensor, activation: string, spec: HistogramSpec): ActivationSums | undefined {
   const [low, high] = saturationBounds(activation);
-  return activationStatsOf(values, units, activation, spec ? activationSums(values, units, spec, low, high) : undefined);
+  return activationSums(readFloats(output), unitsOf(output), spec, low, high);
 }
