@@ -40,7 +40,6 @@ let pending: SnapshotMessage | undefined;
 let runRequest: { runId: string; at: number } | undefined;
 let highlighted: string | undefined;
 let theme: Theme = readTheme();
-let renders = 0;
 
 // --- layout ---------------------------------------------------------------------------------------------------
 
@@ -149,7 +148,6 @@ const heatmaps = new Heatmaps(heatmapBox, selectLayer);
   layerRedraw: () => norms.layerRedraw(),
   heatmap: { info: () => heatmaps.info() },
   view: () => ({ ...view, noLayers }),
-  renders: () => renders,
   parts: () => ({ ...parts }),
 };
 
@@ -400,7 +398,6 @@ function frame(): void {
   urgent = false;
   for (const p of drawing) dirty.delete(p);
   render(drawing);
-  renders++;
   if (exportRequested && run) {
     exportChart(exportRequested);
     exportRequested = undefined;
