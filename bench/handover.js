@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Where a monitored step's hand-over to the monitor thread goes, on the training thread, per part: the slot wait,
+// Where a monitored step's hand-over to the monitor thread goes, on the training thread, per part: the wait for a free buffer,
 // packing the gradients (an Embedding's touched rows, or the nonzero scan), summing watched outputs on the heap,
 // posting the step, and waiting for the thread's verdict; with the trainer's own count of its monitoring work
 // (statsMs: copies and weight norms) and the monitor thread's statistics time (threadMs). The parts are timed by
@@ -41,7 +41,7 @@ async function main() {
   time(wasmStats.GradientPacker.prototype, 'pack', 'pack gradients');
   time(wasmStats, 'activationSums', 'sum watched outputs');
   const thread = require(out('engine', 'monitorThread.js')).MonitorThread.prototype;
-  time(thread, 'slot', 'slot (wait for a free one)');
+  time(thread, 'slot', 'buffer (wait for a free one)');
   time(thread, 'postStep', 'post the step');
   time(thread, 'verdict', 'verdict (wait for the thread)');
   const { runTraining } = require(out('engine', 'run.js'));
@@ -72,7 +72,7 @@ async function main() {
   const per = label => ((ms[label] ?? 0) / monitored).toFixed(3);
   console.log('On the training thread, ms per step:');
   console.log(`  ${'monitoring work (statsMs: copies, packing, sums, weight norms)'.padEnd(66)} ${(statsMs / monitored).toFixed(3)}`);
-  for (const label of ['slot (wait for a free one)', 'pack gradients', 'sum watched outputs']) console.log(`    of which ${label.padEnd(55)} ${per(label)}`);
+  for (const label of ['buffer (wait for a free one)', 'pack gradients', 'sum watched outputs']) console.log(`    of which ${label.padEnd(55)} ${per(label)}`);
   for (const label of ['post the step', 'verdict (wait for the thread)']) console.log(`  ${label.padEnd(66)} ${per(label)}`);
   console.log(`On the monitor thread: statistics ${(threadMs / monitored).toFixed(3)} ms per step (then the run log and the diagnosis)`);
 }

@@ -338,8 +338,9 @@ export type WorkerToHost =
 
 // ---------------------------------------------------------------------------------------------------
 // Training thread ⇄ monitor thread (worker_threads, inside the training process; src/engine/monitorThread.ts).
-// The trainer copies a monitored step's gradients and layer outputs into a shared slot and posts the rest;
-// the monitor thread computes the statistics and runs the log and the diagnosis. `seq` numbers every message:
+// The trainer copies a monitored step's gradients and layer outputs into a buffer it moves to the thread with
+// the rest of the step (the thread hands the buffer back once read); the monitor thread computes the statistics
+// and runs the log and the diagnosis. `seq` numbers every message:
 // the thread stores the last one it finished in the shared control array, which the trainer waits on.
 
 /** What the statistics need to know of the model, as plain data. */
@@ -379,17 +380,23 @@ export interface RunEnd {
   lastValAccuracy?: number;
 }
 
-/** A WebAssembly.Memory created with `shared: true` (the project's TypeScript libs have no WebAssembly types). */
-export interface SharedWasmMemory { readonly buffer: SharedArrayBuffer }
+/**
+ * The end of a MessageChannel (worker_threads' MessagePort) through which the monitor thread hands each step's
+ * buffer back to the trainer once it has read it; the trainer takes them off its end synchronously.
+ */
+export interface BufferReturnPort {
+  postMessage(buffer: ArrayBuffer, transfer: ArrayBuffer[]): void;
+}
 
-/** A monitored step as the trainer hands it over: the arrays are in the shared slot, at these offsets. */
+/** A monitored step as the trainer hands it over: the arrays are in `buffer`, at these offsets. */
 export interface RawStepMessage {
   type: 'step';
   seq: number;
-  /** Where this step's arrays start in the shared memory (in floats). */
-  base: number;
-  /** A new (larger) shared memory, when the slots grew. */
-  memory?: SharedWasmMemory;
+  /**
+   * The step's gradients and watched outputs, moved to the thread (a transfer: nothing is copied) and handed
+   * back through the init message's `returns` port once read. Only the parts' ranges are meaningful.
+   */
+  buffer: ArrayBuffer;
   step: number;
   epoch: number;
   loss: number;
@@ -402,12 +409,12 @@ export interface RawStepMessage {
   /** Per variable in layout order: ‖w‖², ‖Δw‖², non-finite weights (measured by the update). */
   weightNorms: { sumSq: number; diffSq: number; nonFinite: number }[];
   /**
-   * Per variable in layout order: where its gradient is in the slot, and how many of its values are zeros left
+   * Per variable in layout order: where its gradient is in the buffer (in floats), and how many of its values are zeros left
    * out (a mostly-zero gradient is handed over as its nonzero groups of four: wasm_stats.ts packNonzero).
    */
   gradients: { offset: number; length: number; zeros: number }[];
   /**
-   * Per layout group: where its output is in the slot; or, when the trainer summed it on the wasm heap (one SIMD
+   * Per layout group: where its output is in the buffer; or, when the trainer summed it on the wasm heap (one SIMD
    * pass instead of copying the output: wasm_stats.ts activationSums), those sums; null when it is not watched.
    */
   activations: ({ offset: number; length: number; units: number } | { sums: ActivationSums; length: number; units: number } | null)[];
@@ -425,9 +432,9 @@ export interface ActivationSums {
 
 export type TrainerToMonitor =
   | {
-    type: 'init'; control: SharedArrayBuffer; memory: SharedWasmMemory; recorder: RecorderInit; layout: StepLayout;
+    type: 'init'; control: SharedArrayBuffer; returns: BufferReturnPort; recorder: RecorderInit; layout: StepLayout;
     histogram: { lo: number; hi: number; bins: number }; valueClip: number;
-    /** The SIMD statistics module importing a shared memory (wasm_simd.ts), when WebAssembly SIMD is there. */
+    /** The SIMD statistics module (wasm_simd.ts simdModuleBytes), when WebAssembly SIMD is there. */
     simdModule?: Uint8Array;
   }
   | { type: 'event'; seq: number; event: RunEvent }

@@ -160,7 +160,7 @@ export interface Monitoring {
  * the thread cannot start. Throws when the inline recorder cannot open the run log.
  */
 export function startMonitoring(init: RecorderInit, layout: StepLayout, watch: (events: RunEvent[]) => void, thread = true): Monitoring {
-  const started = thread ? MonitorThread.start(init, layout, watch, simdModuleBytes(true)) : undefined;
+  const started = thread ? MonitorThread.start(init, layout, watch, simdModuleBytes()) : undefined;
   if (typeof started === 'object') return { record: e => (started.post(e), undefined), offload: started, end: r => started.end(r) };
   const recorder = new RunRecorder(init, e => watch([e]));
   return { record: e => recorder.record(e), inlineBecause: started, end: async r => recorder.finish(r) };

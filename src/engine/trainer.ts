@@ -47,7 +47,7 @@ export interface StatsOffload {
   barrier(): void;
   verdict(): 'rule' | 'nonFinite' | 'log' | 'failed' | undefined;
   slot(floats: number): Float32Array;
-  postStep(m: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory'>): void;
+  postStep(m: Omit<RawStepMessage, 'type' | 'seq' | 'buffer'>): void;
   readonly failure?: string;
 }
 
@@ -268,7 +268,7 @@ export class Trainer {
 
     let stats: StepStats | undefined;
     let gradPart: GradientPart | undefined;
-    let handOver: Omit<RawStepMessage, 'type' | 'seq' | 'base' | 'memory' | 'weightNorms' | 'statsMs' | 'stepMs' | 'time' | 'learningRate'> | undefined;
+    let handOver: Omit<RawStepMessage, 'type' | 'seq' | 'buffer' | 'weightNorms' | 'statsMs' | 'stepMs' | 'time' | 'learningRate'> | undefined;
     const statsStart = performance.now();
     if (monitored && offload && !nonFinite) {
       // To the monitor thread: one copy of the gradients (a mostly-zero one as its nonzero part) and of the watched

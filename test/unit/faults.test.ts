@@ -108,7 +108,7 @@ describe('faults', function () {
     fs.mkdirSync(dir);
     fs.symlinkSync('/dev/full', path.join(dir, 'events.jsonl'));
     const seen: RunEvent[] = [];
-    const thread = MonitorThread.start({ config, layers: built.summaries, logDir: dir, view: 'all' }, stepLayout(built, config), e => seen.push(...e), simdModuleBytes(true));
+    const thread = MonitorThread.start({ config, layers: built.summaries, logDir: dir, view: 'all' }, stepLayout(built, config), e => seen.push(...e), simdModuleBytes());
     assert.ok(typeof thread !== 'string', `the monitor thread starts (${thread})`);
     if (typeof thread === 'string') return;
     thread.post({ ...prepared.start, runId: 'r', startedAt: new Date().toISOString() });

@@ -8,13 +8,19 @@ import * as os from 'os';
 import * as path from 'path';
 import { runTraining, type RunOutcome } from '../../src/engine/run';
 import { readRun } from '../../src/engine/runlog';
-import type { RunEvent, StepEvent } from '../../src/protocol';
+import type { RunEvent, StepEvent, StepStats } from '../../src/protocol';
 import { TEST_BACKEND, useTestBackend } from './helpers/engine';
 import * as tf from '@tensorflow/tfjs-core';
 import { activationSums, packNonzero, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
 import { readFloats } from '../../src/engine/kernels/backend_access';
 import { activationStatsFromSums, activationStatsOf, activationSumsOf, saturationBounds } from '../../src/engine/stepStats';
 import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
+import { MonitorThread } from '../../src/engine/monitorThread';
+import { prepareRun } from '../../src/engine/run';
+import { stepLayout } from '../../src/engine/trainer';
+import { simdModuleBytes } from '../../src/engine/kernels/wasm_simd';
+import { assembleStepStats } from '../../src/engine/stepStats';
+import type { RawStepMessage } from '../../src/protocol';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 
@@ -100,6 +106,89 @@ describe('monitor thread', function () {
     assert.ok(s.layers.filter(l => l.activation).length === 3, 'activation statistics of the three watched layers');
     assert.ok(s.clippedGlobalNorm! <= 1 + 1e-6 && s.clippedGlobalNorm! < s.globalNorm);
   });
+
+  for (const simd of [true, false]) {
+    it(`the step buffers go round (${simd ? 'SIMD' : 'JS loops'} on the thread): each moves to the thread and back, a longer step gets a longer one, every step's figures are those of its own values`, async () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradmon-monitor-'));
+      made.push(root);
+      const configPath = path.join(root, 'tiny.gradmon.json');
+      fs.writeFileSync(configPath, JSON.stringify({
+        name: 'tiny', seed: 1, data: { source: 'synthetic', task: 'blobs', examples: 64, features: 8 },
+        model: [{ type: 'dense', units: 16, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'softmax' }],
+        loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam' }, training: { epochs: 1, batchSize: 16 },
+      }));
+      const prepared = await prepareRun({ configPath, workspaceRoot: root, backend: TEST_BACKEND });
+      assert.ok(prepared.ok);
+      if (!prepared.ok) return;
+      const { config, built } = prepared;
+      const layout = stepLayout(built, config);
+      built.dispose();
+      const spec = histogramSpec(config.monitor.histogramRange[0], config.monitor.histogramRange[1], config.monitor.histogramBins);
+      assert.ok(layout.groups.some(g => g.activation), 'a watched output goes over in the buffer too');
+      const seen: RunEvent[] = [];
+      const thread = MonitorThread.start({ config, layers: built.summaries, view: 'all' }, layout, e => seen.push(...e), simd ? simdModuleBytes() : undefined);
+      assert.ok(typeof thread !== 'string', `the monitor thread starts (${thread})`);
+      if (typeof thread === 'string') return;
+      // Rows of the watched outputs per step. The first 4 steps wait for the thread's verdict, so its buffer is
+      // back before the next one: the first is reused, the 64-row step needs a longer one, which is then reused.
+      // The rest go back to back (the trainer waits only when both buffers are with the thread).
+      const rows = [4, 4, 64, 4, ...Array.from({ length: 24 }, (_, i) => [1, 64, 16, 3][i % 4])];
+      const lengths: number[] = [];
+      const expected: StepStats[] = [];
+      try {
+        for (let step = 0; step < rows.length; step++) {
+          thread.barrier();
+          if (step < 4) assert.equal(thread.verdict(), undefined);
+          // Values that differ per step, variable and element, over many decades, with zeros.
+          const gradients = layout.groups.flatMap((g, gi) => g.variables.map((v, vi) =>
+            Float32Array.from({ length: v.size }, (_, j) => (j % 5 === 0 ? 0 : Math.sin(step * 31 + gi * 7 + vi * 3 + j) * 10 ** -(j % 11)))));
+          const watched = layout.groups.map((g, gi) => {
+            if (!g.activation) return undefined;
+            const units = g.variables[0].shape[1];
+            return { units, values: Float32Array.from({ length: rows[step] * units }, (_, j) => Math.tanh(Math.cos(step + gi + j * 0.37) * 3)) };
+          });
+          const floats = gradients.reduce((a, g) => a + g.length, 0) + watched.reduce((a, w) => a + (w?.values.length ?? 0), 0);
+          const buffer = thread.slot(floats);
+          lengths.push(buffer.buffer.byteLength);
+          let at = 0;
+          const parts = gradients.map(g => {
+            buffer.set(g, at);
+            at += g.length;
+            return { offset: at - g.length, length: g.length, zeros: 0 };
+          });
+          const activations: RawStepMessage['activations'] = watched.map(w => {
+            if (!w) return null;
+            buffer.set(w.values, at);
+            at += w.values.length;
+            return { offset: at - w.values.length, length: w.values.length, units: w.units };
+          });
+          const weightNorms = gradients.map((_, i) => ({ sumSq: 1 + i + step, diffSq: 0.01 * (i + 1), nonFinite: 0 }));
+          thread.postStep({ step, epoch: 0, loss: 1 / (step + 1), learningRate: 1e-3, stepMs: 1, time: Date.now(), statsMs: 0, weightNorms, gradients: parts, activations });
+          assert.equal(buffer.buffer.byteLength, 0, 'the buffer moved to the thread (transferred, not copied)');
+          const accumulators = gradients.map(g => {
+            const acc = new StatsAccumulator(spec);
+            acc.add(g);
+            return acc;
+          });
+          const direct = watched.map((w, gi) => (w ? activationStatsOf(w.values, w.units, layout.groups[gi].activation!) : undefined));
+          expected.push(assembleStepStats(layout, spec, accumulators, weightNorms, direct));
+        }
+        await thread.end({ status: 'completed', steps: rows.length, epochs: 1 });
+      } finally {
+        await thread.dispose(); // (after end: nothing left to stop; after a failed assertion: the thread)
+      }
+
+      assert.equal(lengths[1], lengths[0], 'the buffer came back and was filled again');
+      assert.ok(lengths[2] > lengths[0], 'a longer step got a longer buffer');
+      assert.equal(lengths[3], lengths[2], 'which was then reused');
+      const steps = seen.filter((e): e is StepEvent => e.type === 'step');
+      assert.deepEqual(steps.map(e => e.step), rows.map((_, i) => i), 'every step, in order');
+      for (const e of steps) {
+        const diff = differences({ ...e.stats, statsMs: 0, threadMs: 0 }, { ...expected[e.step], statsMs: 0, threadMs: 0 }, `step ${e.step}`);
+        assert.deepEqual(diff.slice(0, 5), []);
+      }
+    });
+  }
 
   it('a mostly-zero gradient is handed over as its nonzero part (on wasm): with its zeros counted, the same statistics', () => {
     // An Embedding-like gradient: 3000 rows of 12, rows 7, 500.. nonzero, one NaN, a -0, and a tail of 2 values.

@@ -1,5 +1,5 @@
 // The SIMD statistics on values in a WebAssembly memory, whichever memory it is: tfjs' wasm heap (wasm_stats.ts,
-// on the training thread) or the monitor thread's shared one (monitorThread.ts). No tfjs here.
+// on the training thread) or the monitor thread's own (monitorThread.ts). No tfjs here.
 
 import type { StatsAccumulator } from '../stats';
 import type { ActivationSums } from '../stepStats';

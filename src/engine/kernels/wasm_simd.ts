@@ -625,10 +625,10 @@ function copyRowsFunc(): Func {
   };
 }
 
-function assemble(funcs: Func[], sharedMemory = false): Uint8Array {
+function assemble(funcs: Func[]): Uint8Array {
   const types = funcs.map(f => [0x60, ...vec(f.params.map(p => [p])), 0x00]);
-  // Memory limits: none (min 0), or shared (min 0, max 65536 pages) for a memory two threads use.
-  const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  // Memory limits: none (min 0). The memory is the importer's: tfjs' heap, or the monitor thread's own.
+  const limits = [0x00, 0x00];
   const imports = [[...utf8('env'), ...utf8('memory'), 0x02, ...limits]];
   const globals = [F64, F64, F32, F32, I32, I32].map(t => [
     t, 0x01, ...(t === F64 ? op.f64Const0 : t === F32 ? op.f32Const(0) : op.i32Const(0)), 0x0b,
@@ -682,10 +682,10 @@ export interface SimdKernels {
 let compiled: object | null | undefined;
 const instances = new WeakMap<WasmMemory, SimdKernels>();
 
-/** The module's bytes (for tests); `sharedMemory`: importing a shared memory (the monitor thread's, see monitorThread.ts). */
-export function simdModuleBytes(sharedMemory = false): Uint8Array {
+/** The module's bytes (for tests, and for the monitor thread, which binds it to its own memory: monitorThread.ts). */
+export function simdModuleBytes(): Uint8Array {
   return assemble([adamFunc(), sgdFunc(), momentsFunc(), histogramFunc(), activationFunc(), axpyFunc(), nonzeroGroupsFunc(), finiteFunc(), extremumGradFunc(),
-    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc(), gatherSumFunc(), copyRowsFunc()], sharedMemory);
+    reduceRowsFunc('sum'), reduceRowsFunc('max'), reduceRowsFunc('min'), scatterAddF64Func(), demoteRowFunc(), gatherSumFunc(), copyRowsFunc()]);
 }
 
 /**
