@@ -277,7 +277,9 @@ function runThread(): void {
 
   const step = (m: RawStepMessage): StepEvent => {
     const t0 = performance.now();
-    const used = Math.max(0, ...m.gradients.map(p => p.offset + p.length), ...m.activations.map(a => (a && 'offset' in a ? a.offset + a.length : 0)));
+    let used = 0; // floats of the buffer in use: the end of its last part
+    for (const p of m.gradients) used = Math.max(used, p.offset + p.length);
+    for (const a of m.activations) if (a && 'offset' in a) used = Math.max(used, a.offset + a.length);
     // With SIMD, the floats go into the kernels' memory (one memcpy on this thread) and the buffer straight back;
     // the JS loops read the buffer itself and hand it back after.
     let floats: Float32Array = new Float32Array(m.buffer, 0, used);
