@@ -13,7 +13,8 @@
 // update.code.visualstudio.com answers within 3 s, else code-server.
 // Env: GRADMON_TEST_TIMEOUT_S (default 1200) whole-run limit; GRADMON_TEST_REPORT, GRADMON_TEST_GREP reach the
 //      Mocha entry; GRADMON_VSCODE_VERSION (electron download, default stable); KEEP_RUN_DIR=1 keeps the run
-//      directory; GRADMON_BROWSER_CONSOLE=1 echoes the browser console.
+//      directory; GRADMON_BROWSER_CONSOLE=1 echoes the browser console; GRADMON_TRACE=file.json (code-server)
+//      records a Chromium trace of the whole run.
 // --untrusted opens the workspace untrusted (workspace trust enabled) and runs out/test/integration-untrusted.
 // --self-test runs the deliberately failing entry (out/test/integration-fail) and expects exit code 1 with a
 // JSON report of 1 pass + 1 failure, then the real entry and expects 0.
@@ -101,8 +102,13 @@ async function runInCodeServer({ devPath, testsPath, workspace }, runDir) {
     const timer = setInterval(() => { try { process.kill(server.pid, 0); } catch { clearInterval(timer); r('code-server ended'); } }, 1000);
     timer.unref();
   });
+  // GRADMON_TRACE=file.json: a Chromium trace of the whole run (the workbench and its webviews: script, layout,
+  // paint, rasterization per thread), for bench/vscode-responsiveness.js.
+  const browser = process.env.GRADMON_TRACE ? page.context().browser() : undefined;
+  if (browser) await browser.startTracing(page, { path: process.env.GRADMON_TRACE, screenshots: false, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'v8.execute', 'toplevel'] });
   await page.goto(session.workbenchUrl(server, { devPath, testsPath, folder: workspace }));
   const outcome = await Promise.race([exited, crashed, serverGone]);
+  if (browser) await browser.stopTracing();
   if (typeof outcome === 'number') {
     log(`extension host exit code: ${outcome}`);
     return { code: outcome === 0 ? 0 : 1, consoleLines };
