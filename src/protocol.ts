@@ -340,8 +340,8 @@ export type WorkerToHost =
 // Training thread ⇄ monitor thread (worker_threads, inside the training process; src/engine/monitorThread.ts).
 // The trainer copies a monitored step's gradients and layer outputs into a buffer it moves to the thread with
 // the rest of the step (the thread hands the buffer back once read); the monitor thread computes the statistics
-// and runs the log and the diagnosis. `seq` numbers every message:
-// the thread stores the last one it finished in the shared control array, which the trainer waits on.
+// and runs the log and the diagnosis. `seq` numbers every message: the thread stores the last one it finished in
+// the shared control array, which the trainer waits on.
 
 /** What the statistics need to know of the model, as plain data. */
 export interface StepLayout {
@@ -409,8 +409,8 @@ export interface RawStepMessage {
   /** Per variable in layout order: ‖w‖², ‖Δw‖², non-finite weights (measured by the update). */
   weightNorms: { sumSq: number; diffSq: number; nonFinite: number }[];
   /**
-   * Per variable in layout order: where its gradient is in the buffer (in floats), and how many of its values are zeros left
-   * out (a mostly-zero gradient is handed over as its nonzero groups of four: wasm_stats.ts packNonzero).
+   * Per variable in layout order: where its gradient is in the buffer (in floats), and how many of its values are
+   * zeros left out (a mostly-zero gradient is handed over as its nonzero part: wasm_stats.ts packNonzero).
    */
   gradients: { offset: number; length: number; zeros: number }[];
   /**
