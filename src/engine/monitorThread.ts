@@ -225,8 +225,11 @@ function runThread(): void {
   let spec: HistogramSpec;
   let valueClip = 0;
   let returns: BufferReturnPort;
-  /** The SIMD kernels' memory: the tables, then room for a step's floats (`memory`, from float TABLE_BYTES / 4). */
-  let simd: { module: WasmModule; kernels?: StatsKernels; tables?: StatsTables; memory?: Float32Array } | undefined;
+  /**
+   * The SIMD module and, once bound to a memory of this thread's: the kernels, their tables, and the memory (the
+   * tables in its first TABLE_BYTES, then room for a step's floats).
+   */
+  let simd: { module: WasmModule; bound?: { kernels: StatsKernels; tables: StatsTables; memory: Float32Array } } | undefined;
   let batch: RunEvent[] = [];
   let timer: NodeJS.Timeout | undefined;
 
@@ -246,7 +249,7 @@ function runThread(): void {
    */
   const kernelsWithRoom = (floats: number) => {
     if (!simd) return undefined;
-    if (simd.memory && simd.memory.length - TABLE_BYTES / 4 >= floats) return simd;
+    if (simd.bound && simd.bound.memory.length - TABLE_BYTES / 4 >= floats) return simd.bound;
     // Room to grow a little (a longer sequence, a larger last batch), as the trainer's buffers.
     const m = new WebAssembly.Memory({ initial: Math.ceil((TABLE_BYTES + Math.ceil(floats * 1.25) * 4) / PAGE) });
     let e: Omit<StatsKernels, 'result'> & Record<'a' | 'b' | 'min' | 'max' | 'zeros' | 'count', { value: number }>;
@@ -256,18 +259,20 @@ function runThread(): void {
       simd = undefined; // the JS loops give the same figures
       return undefined;
     }
-    simd.memory = new Float32Array(m.buffer);
-    simd.kernels = { moments: e.moments, histogram: e.histogram, activation: e.activation, result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count } };
     const ints = new Int32Array(m.buffer, 0, TABLE_BYTES / 4);
     ints.set(spec.slot, 0);
     ints.set(spec.edgeAbove, spec.slot.length);
     const countsAt = spec.slot.length + spec.edgeAbove.length;
-    simd.tables = {
-      slotsAt: 0, edgesAt: spec.slot.length * 4,
-      counts: ints.subarray(countsAt, countsAt + spec.bins + 2),
-      alive: ints.subarray(countsAt + spec.bins + 2, countsAt + spec.bins + 2 + MAX_UNITS),
+    simd.bound = {
+      kernels: { moments: e.moments, histogram: e.histogram, activation: e.activation, result: { a: e.a, b: e.b, min: e.min, max: e.max, zeros: e.zeros, count: e.count } },
+      tables: {
+        slotsAt: 0, edgesAt: spec.slot.length * 4,
+        counts: ints.subarray(countsAt, countsAt + spec.bins + 2),
+        alive: ints.subarray(countsAt + spec.bins + 2, countsAt + spec.bins + 2 + MAX_UNITS),
+      },
+      memory: new Float32Array(m.buffer),
     };
-    return simd;
+    return simd.bound;
   };
 
   /** Hands a step's buffer back to the trainer (once: a transferred buffer is detached here, length 0). */
@@ -287,8 +292,8 @@ function runThread(): void {
     const withSimd = kernelsWithRoom(used);
     if (withSimd) {
       base = TABLE_BYTES / 4;
-      withSimd.memory!.set(floats, base);
-      floats = withSimd.memory!;
+      withSimd.memory.set(floats, base);
+      floats = withSimd.memory;
       release(m);
     }
     const at = (offset: number, length: number) => floats.subarray(base + offset, base + offset + length);
@@ -300,7 +305,7 @@ function runThread(): void {
         if (part.length + part.zeros !== v.size) throw new Error(`step ${m.step}: ${v.name}'s gradient came as ${part.length} + ${part.zeros} values for ${v.size}`);
         const acc = new StatsAccumulator(spec);
         const values = at(part.offset, part.length);
-        if (withSimd) addStatisticsWith(withSimd.kernels!, withSimd.tables!, acc, values, valueClip);
+        if (withSimd) addStatisticsWith(withSimd.kernels, withSimd.tables, acc, values, valueClip);
         else acc.add(values, valueClip);
         acc.addZeros(part.zeros); // a packed gradient's zeros, left out of the copy
         accumulators.push(acc);
@@ -312,7 +317,7 @@ function runThread(): void {
       if ('sums' in a) return activationStatsFromSums(a.length, a.units, g.activation, a.sums); // summed by the trainer
       const values = at(a.offset, a.length);
       const [low, high] = saturationBounds(g.activation);
-      const sums = withSimd ? activationSumsWith(withSimd.kernels!, withSimd.tables!, values, a.units, low, high) : undefined;
+      const sums = withSimd ? activationSumsWith(withSimd.kernels, withSimd.tables, values, a.units, low, high) : undefined;
       return activationStatsOf(values, a.units, g.activation, sums);
     });
     release(m);
