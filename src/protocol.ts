@@ -501,7 +501,10 @@ export type PanelToHost =
    * snapshot shows. `longestFrameMs`: the longest of those frames, from its script's start to its end: what decides
    * whether the page keeps 60 Hz (16 ms) while it updates; `slowest` names the parts drawn in it ('norms', 'page+norms…').
    */
-  | { type: 'rendered'; ms: number; frameMs: number; longestFrameMs: number; slowest: string; frames: number; layers: number; points: number };
+  | ({ type: 'rendered' } & PanelRender);
+
+/** What the panel reports of a snapshot it drew (PanelToHost 'rendered'), for the benchmarks. */
+export interface PanelRender { ms: number; frameMs: number; longestFrameMs: number; slowest: string; frames: number; layers: number; points: number }
 
 /** The sidebar's model: the current run without the heavy parts (no histograms or distribution columns). */
 export interface SidebarModel {

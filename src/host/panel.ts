@@ -4,7 +4,7 @@
 // the panel survives hiding, moving and window reloads.
 
 import * as vscode from 'vscode';
-import type { HostToPanel, PanelToHost, PanelViewState } from '../protocol';
+import type { HostToPanel, PanelRender, PanelToHost, PanelViewState } from '../protocol';
 import { isMessage } from '../protocol';
 import { SnapshotCursor } from '../history/runHistory';
 import type { RunManager } from './runManager';
@@ -31,7 +31,7 @@ export class GradientPanel implements vscode.Disposable {
   private readonly update: Throttled;
   private readonly disposables: vscode.Disposable[] = [];
   /** The last render times the webview reported (see PanelToHost 'rendered'), for the benchmark. */
-  readonly renders: { ms: number; frameMs: number; longestFrameMs: number; slowest: string; frames: number }[] = [];
+  readonly renders: PanelRender[] = [];
   snapshotsSent = 0;
   /** What the webview holds of the run on screen, and the number of the last snapshot sent. */
   private readonly cursor = new SnapshotCursor();
@@ -152,10 +152,12 @@ export class GradientPanel implements vscode.Disposable {
       case 'command':
         await vscode.commands.executeCommand(m.command === 'stop' ? 'gradientMonitor.stopTraining' : m.command === 'train' ? 'gradientMonitor.startTraining' : 'gradientMonitor.exportRun', this.view.runId);
         break;
-      case 'rendered':
-        this.renders.push({ ms: m.ms, frameMs: m.frameMs, longestFrameMs: m.longestFrameMs, slowest: m.slowest, frames: m.frames });
+      case 'rendered': {
+        const { type: _, ...render } = m;
+        this.renders.push(render);
         if (this.renders.length > 1000) this.renders.splice(0, 500);
         break;
+      }
     }
   }
 
