@@ -349,8 +349,8 @@ watchTheme(t => {
  * frame: the answer to an action must not arrive in pieces.
  */
 type Part = 'page' | 'norms' | 'loss' | 'histogram' | 'heatmaps';
-const PARTS: Part[] = ['page', 'norms', 'loss', 'histogram', 'heatmaps'];
 const SLICES: Part[][] = [['page'], ['norms'], ['loss'], ['histogram', 'heatmaps']];
+const PARTS: Part[] = SLICES.flat();
 
 /** Parts not yet drawn with the newest snapshot; the slice the next streamed frame starts looking from. */
 const dirty = new Set<Part>();
