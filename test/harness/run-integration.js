@@ -90,7 +90,7 @@ function checkBuilt({ devPath, testsPath }) {
 // --- code-server + Chromium --------------------------------------------------------------------------------
 async function runInCodeServer({ devPath, testsPath, workspace }, runDir) {
   const server = await session.startCodeServer(runDir);
-  const { page, consoleLines } = await session.launchBrowser(runDir);
+  const { browser, page, consoleLines } = await session.launchBrowser(runDir);
   let resolveExit;
   const exited = new Promise(r => { resolveExit = r; });
   // What @vscode/test-web does: the workbench forwards the extension host's console to codeAutomationLog and
@@ -104,11 +104,11 @@ async function runInCodeServer({ devPath, testsPath, workspace }, runDir) {
   });
   // GRADMON_TRACE=file.json: a Chromium trace of the whole run (the workbench and its webviews: script, layout,
   // paint, rasterization per thread), for bench/vscode-responsiveness.js.
-  const browser = process.env.GRADMON_TRACE ? page.context().browser() : undefined;
-  if (browser) await browser.startTracing(page, { path: process.env.GRADMON_TRACE, screenshots: false, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'v8.execute', 'toplevel'] });
+  const trace = process.env.GRADMON_TRACE;
+  if (trace) await browser.startTracing(page, { path: trace, screenshots: false, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'v8.execute', 'toplevel'] });
   await page.goto(session.workbenchUrl(server, { devPath, testsPath, folder: workspace }));
   const outcome = await Promise.race([exited, crashed, serverGone]);
-  if (browser) await browser.stopTracing();
+  if (trace) await browser.stopTracing().catch(e => log(`the trace could not be written: ${e.message}`));
   if (typeof outcome === 'number') {
     log(`extension host exit code: ${outcome}`);
     return { code: outcome === 0 ? 0 : 1, consoleLines };
