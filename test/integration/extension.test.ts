@@ -23,7 +23,8 @@ function ws(...parts: string[]): vscode.Uri {
   return vscode.Uri.joinPath(folder.uri, ...parts);
 }
 
-async function waitFor<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
+/** Polls `f` until it gives a value. The default limit is below Mocha's 60 s per test, so a timeout says what it waited for. */
+async function waitFor<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 45000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();
