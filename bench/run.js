@@ -102,7 +102,7 @@ async function throughputChild(backend) {
       results[model] = await throughputOf(model, prepared, { RunLogWriter, Trainer, startMonitoring, stepLayout, tf, logRoot });
       prepared.built.dispose();
       const r = results[model];
-      process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.pairOverhead.median).toFixed(1)}% (median of ${r.pairOverhead.n} pairs)\n`);
+      process.stderr.write(`[${backend}] ${model}: off ${r.off.stepsPerSecond.median.toFixed(1)}, on ${r.on.stepsPerSecond.median.toFixed(1)} steps/s, overhead ${(100 * r.pairOverhead.median).toFixed(1)}% (median of ${r.pairOverhead.n} pairs); gc ${r.off.gcMs.toFixed(3)} → ${r.on.gcMs.toFixed(3)} ms/step\n`);
     }
     const report = require(out('engine', 'backend.js')).currentBackend();
     console.log(MARK + JSON.stringify({ backend, simd: report?.simd, customKernels: report?.customKernels, models: results }));
@@ -197,8 +197,18 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonit
       }
     },
   });
+  // Garbage collection on the training thread, attributed to the blocks afterwards by time.
+  const gcs = [];
+  const gcObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e); });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const result = await trainer.run();
   await monitoring.end(result);
+  gcObserver.disconnect();
+  for (const b of blocks) {
+    const inBlock = gcs.filter((e) => e.startTime >= b.start && e.startTime < b.start + b.wallMs);
+    b.gcMs = inBlock.reduce((a, e) => a + e.duration, 0);
+    b.gcs = inBlock.length;
+  }
   if (result.status !== 'stopped') throw new Error(`${model}: the benchmark run ended early: ${result.status} ${result.reason ?? ''}`);
 
   const side = (mode) => {
@@ -221,6 +231,9 @@ async function throughputOf(model, prepared, { RunLogWriter, Trainer, startMonit
       recordMs: per('recordMs'),
       trainerMs: per('trainerMs'),
       logBytesPerStep: per('logBytes'),
+      // Garbage collection on the training thread (the monitor thread's not included), per step.
+      gcMs: per('gcMs'),
+      gcsPerStep: per('gcs'),
     };
   };
   // Overhead from each adjacent off/on pair (same minute, same machine load), then the median over pairs.
@@ -447,12 +460,13 @@ function printTables(report) {
   console.log(`time, all threads (what the monitoring costs the machine, robust to a busy one); timed: the monitoring work timed on the`);
   console.log(`training thread over the off step time; /torch: monitoring-on steps/s over PyTorch's best thread count and run. Monitoring: ${report.options.monitoring ?? 'inline'}.`);
   console.log('\nPer step with monitoring on, on the training thread (ms): statistics (inline: read-backs + one-pass stats; thread: the copies');
-  console.log('handed over + weight norms), record (inline: run log + diagnosis; thread: handing the events over); bytes logged per step');
+  console.log('handed over + weight norms), record (inline: run log + diagnosis; thread: handing the events over), garbage collection on');
+  console.log('the training thread (off → on); bytes logged per step');
   for (const b of report.backends) {
     for (const model of MODELS) {
       const r = b.models?.[model];
       if (!r) continue;
-      console.log(`  ${pad(b.backend, 5, true)} ${pad(model, 10, true)} step ${pad(f1(r.on.msPerStep.median), 6)}  stats ${pad(r.on.statsMs.toFixed(3), 6)}  record ${pad(r.on.recordMs.toFixed(3), 6)} (off ${r.off.recordMs.toFixed(3)})  | ${Math.round(r.on.logBytesPerStep)} B/step on, ${Math.round(r.off.logBytesPerStep)} off`);
+      console.log(`  ${pad(b.backend, 5, true)} ${pad(model, 10, true)} step ${pad(f1(r.on.msPerStep.median), 6)}  stats ${pad(r.on.statsMs.toFixed(3), 6)}  record ${pad(r.on.recordMs.toFixed(3), 6)} (off ${r.off.recordMs.toFixed(3)})  gc ${r.off.gcMs === undefined ? '—' : `${r.off.gcMs.toFixed(3)} → ${r.on.gcMs.toFixed(3)}`}  | ${Math.round(r.on.logBytesPerStep)} B/step on, ${Math.round(r.off.logBytesPerStep)} off`);
     }
   }
   for (const s of report.skipped) console.log(`skipped: ${s}`);
