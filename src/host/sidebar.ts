@@ -22,6 +22,8 @@ export class SidebarMonitor implements vscode.WebviewViewProvider, vscode.Dispos
   private ready = false;
   private readonly update: Throttled;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The current view's listeners. */
+  private readonly viewDisposables: vscode.Disposable[] = [];
   /** For tests: the last model sent. */
   lastModel?: SidebarModel;
 
@@ -34,15 +36,24 @@ export class SidebarMonitor implements vscode.WebviewViewProvider, vscode.Dispos
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
+    // VS Code resolves the view again after disposing it (hidden without retained context, moved): the earlier
+    // view's listeners go, and an event of it that comes late must not touch this one.
+    this.forgetView();
     this.view = view;
     this.ready = false;
     view.webview.options = webviewOptions(this.mediaRoot);
     view.webview.html = webviewHtml(view.webview, this.mediaRoot, 'sidebar', 'Gradient Monitor');
-    this.disposables.push(
-      view.webview.onDidReceiveMessage((m: unknown) => { if (isMessage<SidebarToHost>(m)) void this.receive(m); }),
-      view.onDidChangeVisibility(() => { if (view.visible) this.update(); }),
-      view.onDidDispose(() => { this.view = undefined; this.ready = false; }),
+    this.viewDisposables.push(
+      view.webview.onDidReceiveMessage((m: unknown) => { if (this.view === view && isMessage<SidebarToHost>(m)) void this.receive(m); }),
+      view.onDidChangeVisibility(() => { if (this.view === view && view.visible) this.update(); }),
+      view.onDidDispose(() => { if (this.view === view) this.forgetView(); }),
     );
+  }
+
+  private forgetView(): void {
+    this.view = undefined;
+    this.ready = false;
+    for (const d of this.viewDisposables.splice(0)) d.dispose();
   }
 
   get resolved(): boolean { return this.view !== undefined && this.ready; }
@@ -92,6 +103,7 @@ export class SidebarMonitor implements vscode.WebviewViewProvider, vscode.Dispos
 
   dispose(): void {
     this.update.cancel();
+    this.forgetView();
     for (const d of this.disposables) d.dispose();
   }
 }

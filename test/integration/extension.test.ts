@@ -10,6 +10,7 @@ import type { GradientMonitorApi } from '../../src/extension';
 import type { Run } from '../../src/host/runManager';
 
 const EXTENSION_ID = 'gradmon.gradient-monitor';
+const SIDEBAR_VIEW = 'gradientMonitor.monitor'; // package.json's contributes.views
 
 async function api(): Promise<GradientMonitorApi> {
   const ext = vscode.extensions.getExtension<GradientMonitorApi>(EXTENSION_ID);
@@ -328,5 +329,19 @@ suite('Every command', () => {
     assert.ok(model.trusted);
     assert.ok(model.run!.layers.length > 0);
     assert.ok(model.hasConfigs);
+  });
+
+  test('the sidebar monitor hidden by the user and shown again is resolved anew and kept up to date', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('workbench.view.extension.gradientMonitor');
+    await waitFor('the sidebar webview to say ready', () => a.sidebar.resolved);
+    // The view's own "Hide" (its title bar's context menu): VS Code disposes the webview view.
+    await vscode.commands.executeCommand(`${SIDEBAR_VIEW}.removeView`);
+    await waitFor('the sidebar to let go of the hidden view', () => !a.sidebar.resolved);
+    a.sidebar.lastModel = undefined;
+    await vscode.commands.executeCommand(`${SIDEBAR_VIEW}.focus`);
+    await waitFor('the shown-again sidebar webview to say ready', () => a.sidebar.resolved);
+    const model = await waitFor('a model for the shown-again sidebar', () => a.sidebar.lastModel?.run && a.sidebar.lastModel);
+    assert.ok(model.run!.layers.length > 0);
   });
 });
