@@ -478,6 +478,61 @@ function printTables(report) {
   }
 }
 
+/**
+ * The issue's targets, read off this run: monitoring overhead ≤ 3% on every model and backend, the best backend
+ * ≥ 1.0× PyTorch's steps/s on every model, memory flat over the long run. (Event-loop lag and the panel's frame
+ * time are the other two scripts': bench/vscode-responsiveness.js and bench/panel-render.js.)
+ */
+function targetsOf(report) {
+  const torch = report.torch?.models ?? {};
+  const overhead = [];
+  const versusTorch = [];
+  for (const model of MODELS) {
+    let best;
+    for (const b of report.backends) {
+      const r = b.models?.[model];
+      if (!r) continue;
+      overhead.push({ model, backend: b.backend, overhead: r.pairOverhead.median, q1: r.pairOverhead.q1, q3: r.pairOverhead.q3, met: r.pairOverhead.median <= 0.03 });
+      if (!best || r.on.stepsPerSecond.median > best.stepsPerSecond) best = { backend: b.backend, stepsPerSecond: r.on.stepsPerSecond.median };
+    }
+    const t = torch[model];
+    const torchBest = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : 0;
+    // PyTorch's slowest run at its better thread count: how far the ratio moves with PyTorch's own drift.
+    const perRun = (report.torch?.runs ?? []).map(run => Math.max(run.models?.[model]?.['1']?.median ?? 0, run.models?.[model]?.['2']?.median ?? 0)).filter(x => x > 0);
+    if (best && torchBest > 0) {
+      versusTorch.push({ model, backend: best.backend, ratio: best.stepsPerSecond / torchBest, ratioAgainstSlowerRun: perRun.length > 1 ? best.stepsPerSecond / Math.min(...perRun) : undefined, met: best.stepsPerSecond >= torchBest });
+    }
+  }
+  let memory;
+  const m = report.memory;
+  // The samples while it trains: the last one is taken after the run has ended and let go of its tensors.
+  const during = m ? m.samples.slice(0, -1) : [];
+  if (m && during.length >= 6) {
+    // After the first tenth of the run (start-up, JIT, the first log files), the last third's RSS against the first third's.
+    const settled = during.filter(x => x.step >= m.steps / 10);
+    const third = Math.max(1, Math.floor(settled.length / 3));
+    const avg = (xs) => xs.reduce((a, x) => a + x.rssMB, 0) / xs.length;
+    const early = avg(settled.slice(0, third));
+    const late = avg(settled.slice(-third));
+    memory = { earlyMB: early, lateMB: late, growth: late / early - 1, peakMB: m.peakRssMB, met: late / early - 1 <= 0.05 };
+  }
+  return { overhead, versusTorch, memory };
+}
+
+function printTargets(t) {
+  const mark = (met) => (met ? 'met' : 'NOT met');
+  console.log('\nTargets (issue 6), this run:');
+  const over = t.overhead.filter(o => !o.met);
+  console.log(`  monitoring overhead ≤ 3% on every model and backend: ${mark(over.length === 0)}${over.length ? `: over on ${over.map(o => `${o.model}/${o.backend} ${pct(o.overhead)} [${pct(o.q1)}..${pct(o.q3)}]`).join(', ')}` : ''}`);
+  if (t.versusTorch.length) {
+    const short = t.versusTorch.filter(v => !v.met);
+    console.log(`  best backend ≥ 1.0× PyTorch on every model: ${mark(short.length === 0)}: ${t.versusTorch.map(v => `${v.model} ${v.ratio.toFixed(2)}x (${v.backend}${v.ratioAgainstSlowerRun !== undefined ? `; ${v.ratioAgainstSlowerRun.toFixed(2)}x against PyTorch's slower run` : ''})`).join(', ')}`);
+  } else console.log('  best backend ≥ 1.0× PyTorch on every model: not measured (no PyTorch)');
+  if (t.memory) console.log(`  memory flat over the long run: ${mark(t.memory.met)}: RSS ${t.memory.earlyMB.toFixed(1)} MB over the first third after start-up, ${t.memory.lateMB.toFixed(1)} MB over the last (${pct(t.memory.growth)}; flat: ≤ +5%), peak ${t.memory.peakMB.toFixed(1)} MB`);
+  else console.log('  memory flat over the long run: not measured (--memory-steps 0 or too short)');
+  console.log('  event-loop lag p99 ≤ 20 ms and panel update ≤ 16 ms: node bench/vscode-responsiveness.js, node bench/panel-render.js');
+}
+
 async function main() {
   const report = { date: new Date().toISOString(), machine: machine(), options: { models: MODELS, seconds: SECONDS, torchSeconds: TORCH_SECONDS, memorySteps: MEMORY_STEPS, monitoring: MONITORING }, backends: [], skipped: [] };
   for (const file of [path.join(root, 'examples', 'data', 'mnist', 'train-images-idx3-ubyte'), path.join(root, 'examples', 'data', 'spam.csv')]) {
@@ -538,7 +593,9 @@ async function main() {
   }
 
   report.machine.loadAfter = os.loadavg();
+  report.targets = targetsOf(report);
   printTables(report);
+  printTargets(report.targets);
   const dir = path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${report.date.replace(/[:.]/g, '-')}.json`);
