@@ -20,11 +20,27 @@ let runs: RunManager | undefined;
 /** What the extension exports: used by the integration tests (and other extensions) to observe it. */
 export interface GradientMonitorApi {
   version: string;
+  /** The context keys as the extension last set them (menus and enablement follow them; VS Code does not read them back). */
+  contextKeys: Readonly<ContextKeys>;
   runs: RunManager;
   diagnostics: ConfigDiagnostics;
   sidebar: SidebarMonitor;
   statusBar: TrainingStatusBar;
   panel(): GradientPanel | undefined;
+}
+
+interface ContextKeys {
+  /** A run is being trained: Stop instead of Train in the monitor's title, the config's editor title, the palette. */
+  'gradientMonitor.training': boolean;
+  /** The workspace holds a *.gradmon.json: the sidebar's welcome view otherwise. */
+  'gradientMonitor.hasConfigs': boolean;
+}
+
+const contextKeys: ContextKeys = { 'gradientMonitor.training': false, 'gradientMonitor.hasConfigs': false };
+
+function setContextKey<K extends keyof ContextKeys>(key: K, value: ContextKeys[K]): void {
+  contextKeys[key] = value;
+  void vscode.commands.executeCommand('setContext', key, value);
 }
 
 function settings(): RunSettings {
@@ -88,13 +104,13 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
       diagnostics.setRunFindings(configPath, run.id, [...run.history.findings.values()]);
     }
     if (!change.event && run.state === 'ended' && run.problems) diagnostics.setRunProblems(configPath, run.problems);
-    void vscode.commands.executeCommand('setContext', 'gradientMonitor.training', runs!.active !== undefined);
+    setContextKey('gradientMonitor.training', runs!.active !== undefined);
   }));
 
   const configWatcher = vscode.workspace.createFileSystemWatcher(CONFIG_GLOB);
   const updateHasConfigs = async () => {
     hasConfigs = (await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 1)).length > 0;
-    void vscode.commands.executeCommand('setContext', 'gradientMonitor.hasConfigs', hasConfigs);
+    setContextKey('gradientMonitor.hasConfigs', hasConfigs);
   };
   void updateHasConfigs();
 
@@ -114,7 +130,7 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
     ...registerCommands(ctx),
     { dispose: () => GradientPanel.instance?.dispose() },
   );
-  void vscode.commands.executeCommand('setContext', 'gradientMonitor.training', false);
+  setContextKey('gradientMonitor.training', false);
 
   // After a reload (or a crash of the training process), the latest run comes back from its log, so the
   // sidebar, the panel and the config's diagnostics show it again.
@@ -133,7 +149,7 @@ export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
 
   return {
     version: context.extension.packageJSON.version as string,
-    runs, diagnostics, sidebar, statusBar,
+    contextKeys, runs, diagnostics, sidebar, statusBar,
     panel: () => GradientPanel.instance,
   };
 }

@@ -61,7 +61,11 @@ export class RunManager implements vscode.Disposable {
     private readonly output: vscode.LogOutputChannel,
   ) {}
 
-  get active(): Run | undefined { return this.current; }
+  /**
+   * The run being trained, until it has ended: the change that announces its end already says there is none (the
+   * manager lets go of it only after its listeners have run).
+   */
+  get active(): Run | undefined { return this.current?.live ? this.current : undefined; }
   get queued(): readonly Run[] { return this.queue; }
 
   /** Live and recent runs first, then opened past runs. */

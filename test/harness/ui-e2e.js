@@ -50,7 +50,7 @@ scenario('e2e', async ui => {
     const t = await text(panel);
     return /halted/i.test(t) && t.includes('Exploding gradients in dense_2') && t;
   }, { timeoutS: 90 });
-  const chart = await panel.evaluate(() => {
+  const readCharts = () => panel.evaluate(() => {
     const g = window.__gradmon;
     // The selected layer, bands and global norms are Chart.js datasets; the other layers' lines are drawn by a
     // plugin (50 datasets would be too slow): layerLines() lists every layer's line.
@@ -58,8 +58,16 @@ scenario('e2e', async ui => {
     const loss = g.charts.loss.data.datasets.map(d => ({ label: d.label, points: d.data.length }));
     return { norms, loss, heat: g.heatmap.info(), hist: g.histogram() };
   });
+  const explodes = (c) => c.norms.some(d => /dense_2/.test(d.label) && d.points >= 5 && d.max > 1e3);
+  // A streamed snapshot is drawn a part per frame (the page's text first, the norms in a later frame): the charts
+  // may still be a snapshot behind the text just read.
+  let chart = await readCharts();
+  try {
+    chart = await ui.waitFor('the norms chart to show dense_2 exploding', async () => { chart = await readCharts(); return explodes(chart) && chart; }, { timeoutS: 10 });
+  } catch {
+    throw new Error(`the norms chart does not show dense_2 exploding: ${JSON.stringify(chart.norms)}`);
+  }
   ui.log(`panel charts: ${JSON.stringify(chart).slice(0, 600)}`);
-  if (!chart.norms.some(d => /dense_2/.test(d.label) && d.points >= 5 && d.max > 1e3)) throw new Error(`the norms chart does not show dense_2 exploding: ${JSON.stringify(chart.norms)}`);
   if (!chart.loss.some(d => d.points >= 5)) throw new Error(`the loss chart is empty: ${JSON.stringify(chart.loss)}`);
   const panelText = await text(panel);
   if (!/NaN|Inf/.test(panelText)) throw new Error('the panel does not show the first NaN/Inf');

@@ -121,8 +121,9 @@ suite('Training through the commands', () => {
     const lines = fs.readFileSync(path.join(h.runDir, 'events.jsonl'), 'utf8').trim().split('\n');
     assert.strictEqual(JSON.parse(lines[0]).type, 'run-start');
     assert.strictEqual(JSON.parse(lines[lines.length - 1]).type, 'run-end');
-    // The status bar says what ran.
+    // The status bar says what ran; Stop gives way to Train.
     await waitFor('the status bar to say the run completed', () => /tiny-mlp completed/.test(a.statusBar.item.text), 5000);
+    await waitFor('the training context to clear', () => a.contextKeys['gradientMonitor.training'] === false, 5000);
     // The panel opened with the run.
     const panel = await waitFor('the gradient panel', () => a.panel());
     assert.strictEqual(panel.state.runId, run.id);
@@ -176,9 +177,12 @@ suite('Training through the commands', () => {
     const uri = ws('long-run.gradmon.json');
     await vscode.commands.executeCommand('gradientMonitor.startTraining', uri);
     const run = await waitFor('the long run to reach step 10', () => { const r = a.runs.active; return r && r.history.step >= 10 ? r : undefined; });
+    assert.strictEqual(a.contextKeys['gradientMonitor.training'], true, 'Stop shown while it trains');
     await vscode.commands.executeCommand('gradientMonitor.stopTraining');
     await waitFor('the run to end', () => run.state === 'ended');
     assert.strictEqual(run.history.status, 'stopped');
+    // Train again in the monitor's and the config's title bars, and Stop disabled: nothing runs any more.
+    await waitFor('the training context to clear', () => a.contextKeys['gradientMonitor.training'] === false, 5000);
     assert.ok(fs.existsSync(path.join(run.history.runDir!, 'summary.json')));
   });
 
