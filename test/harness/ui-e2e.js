@@ -89,9 +89,20 @@ scenario('e2e', async ui => {
   }
   await ui.screenshot('sidebar-explosion');
 
-  // 4. The finding on the config: a diagnostic on the layer entry, fixed from the quick-fix menu.
+  // 4. The finding on the config: a diagnostic on the layer entry, fixed from the quick-fix menu. The run is over:
+  // the config's CodeLens and the editor's title bar offer Train again, not Stop.
   await ui.openFile(CONFIG);
   await ui.waitFor('the error squiggle of the finding', () => ui.page.$('.squiggly-error'));
+  await ui.waitFor('the CodeLens to offer Train', () => ui.page.evaluate(() =>
+    [...document.querySelectorAll('.editor-group-container.active .codelens-decoration')].some(e => /Train/.test(e.textContent) && !/Stop/.test(e.textContent))), { timeoutS: 15 });
+  // The editor title's Train/Stop action, as its label and icon class ("codicon-play|Start Training").
+  const titleActions = () => ui.page.evaluate(() =>
+    [...document.querySelectorAll('.editor-group-container [aria-label*="Training"], .editor-group-container [title*="Training"]')].map(e => `${e.className}|${e.getAttribute('aria-label') ?? e.getAttribute('title')}`));
+  let labels = [];
+  await ui.waitFor('the editor title to offer Train', async () => {
+    labels = await titleActions();
+    return labels.some(l => /Start Training/.test(l)) && !labels.some(l => /Stop Training/.test(l));
+  }, { timeoutS: 15 }).catch(e => { throw new Error(`${e.message}: the editor title's actions are ${JSON.stringify(labels)}`); });
   await ui.step('put the cursor on the finding and open the quick fixes', async () => {
     const squiggle = await ui.page.$('.squiggly-error');
     const box = await squiggle.boundingBox();

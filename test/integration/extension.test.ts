@@ -139,6 +139,11 @@ suite('Training through the commands', () => {
       const h = run.history;
       assert.strictEqual(h.status, 'halted', h.reason);
       assert.ok(h.firstNonFinite, 'first non-finite step recorded');
+      // The config's CodeLens offers Train again, not Stop.
+      const lensTitle = async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri))?.[0]?.command?.title ?? '';
+      await waitFor('the CodeLens to offer Train', async () => /Train/.test(await lensTitle()), 5000).catch(async e => {
+        throw new Error(`${(e as Error).message}: it says "${await lensTitle()}"`);
+      });
       const explosion = [...h.findings.values()].find(f => f.rule === 'exploding-gradients');
       assert.ok(explosion, [...h.findings.values()].map(f => f.title).join('\n'));
       assert.strictEqual(explosion.layer, 'dense_2');
