@@ -189,9 +189,10 @@ export class StatsAccumulator {
   }
 
   finish(): TensorStats {
+    // Over the finite values; none (all NaN/Inf): NaN, like min and max, not a mean of 0 the values do not have.
     const n = this.finite;
-    const mean = n > 0 ? this.sum / n : 0;
-    const variance = n > 0 ? Math.max(0, this.sumSq / n - mean * mean) : 0;
+    const mean = n > 0 ? this.sum / n : NaN;
+    const variance = n > 0 ? Math.max(0, this.sumSq / n - mean * mean) : NaN;
     const b = this.spec.bins;
     const histogram: Histogram = {
       lo: this.spec.lo,

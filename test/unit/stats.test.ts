@@ -99,6 +99,10 @@ describe('gradient statistics', () => {
     assert.equal(s.maxAbs, Infinity);
     const infOnly = tensorStats(new Float32Array([1, Infinity]), histogramSpec(-12, 4, 64));
     assert.equal(infOnly.norm, Infinity);
+    // No finite value at all (a layer at the step it blew up): no mean, spread or extremes to show.
+    const nanOnly = tensorStats(new Float32Array([NaN, NaN, Infinity]), histogramSpec(-12, 4, 64));
+    for (const k of ['norm', 'mean', 'std', 'min', 'max'] as const) assert.ok(Number.isNaN(nanOnly[k]), `${k}: ${nanOnly[k]}`);
+    assert.equal(nanOnly.nanCount, 2);
   });
 
   it('merging accumulators equals accumulating everything at once', () => {
