@@ -130,6 +130,11 @@ export interface Finding {
   explanation: string;
   layer?: string;
   layerIndex?: number;
+  /**
+   * Every layer the finding concerns, `layer` first, when it is more than one (layers whose norms spiked with it,
+   * the layers a vanishing gradient, dying ReLUs or saturation affect): each is marked in the layer lists.
+   */
+  layers?: string[];
   firstStep?: number;
   lastStep?: number;
   evidence: Record<string, number | string>;

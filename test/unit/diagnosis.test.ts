@@ -5,10 +5,13 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { analyzeConfig } from '../../src/config';
 import { applyFixToText } from '../../src/diagnosis/applyFix';
+import { createMonitor } from '../../src/diagnosis/monitor';
 import { DEFAULT_THRESHOLDS } from '../../src/diagnosis/thresholds';
 import { runTraining } from '../../src/engine/run';
-import type { Finding } from '../../src/protocol';
+import { RunHistory } from '../../src/history/runHistory';
+import type { Finding, LayerSummary, RunEvent, StepEvent, StepStats } from '../../src/protocol';
 import { useTestBackend, TEST_BACKEND } from './helpers/engine';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -138,5 +141,48 @@ describe('rules documentation', () => {
       assert.ok(doc.includes(`\`${k}\``), `docs/rules.md mentions ${k}`);
       assert.ok(doc.includes(String(v)), `docs/rules.md gives ${k}'s default ${v}`);
     }
+  });
+});
+
+describe('findings that concern several layers', () => {
+  it('an explosion in three of four layers marks all three in the layer lists, the quiet one stays ok', () => {
+    const analysis = analyzeConfig(JSON.stringify({
+      name: 'spikes', data: { source: 'synthetic', task: 'blobs' },
+      model: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 3, activation: 'softmax' }],
+      loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'sgd', learningRate: 0.1 },
+    }), 'spikes.gradmon.json');
+    assert.ok(analysis.config, analysis.problems.map(p => p.message).join('; '));
+    const names = ['dense_1', 'dense_2', 'dense_3', 'dense_4'];
+    const layers: LayerSummary[] = names.map((name, index) => ({ name, index, type: 'dense', outputShape: [8], params: 72, variables: [] }));
+    const start: RunEvent = {
+      type: 'run-start', runId: 'r', startedAt: '2026-01-01T00:00:00Z', totalSteps: 100, stepsPerEpoch: 100, config: analysis.config, layers,
+      backend: { name: 'cpu', chosenBy: 'test', attempts: [], customKernels: [] }, dataset: { description: 'd', trainExamples: 1, validationExamples: 0, inputShape: [1] },
+    };
+    // Twenty quiet steps, then dense_2 jumps 1000×, dense_1 and dense_3 100× (the loss rising), dense_4 stays.
+    const stepEvent = (i: number): StepEvent => {
+      const norms = i < 20 ? [1, 1, 1, 1] : [100, 1000, 100, 1];
+      const stats: StepStats = {
+        globalNorm: Math.hypot(...norms), clippedGlobalNorm: Math.hypot(...norms), statsMs: 0,
+        layers: norms.map((n, index) => ({
+          layer: names[index], index, type: 'dense' as const, gradNorm: n, weightNorm: 1, updateNorm: 1e-3, updateRatio: 1e-3, variables: [],
+          grad: { size: 72, norm: n, mean: 0, std: n / 8, min: -n, max: n, maxAbs: n, zeroFraction: 0, nanCount: 0, infCount: 0 },
+        })),
+      };
+      return { type: 'step', step: i, epoch: 0, loss: i < 20 ? 1 : 5 * i, learningRate: 0.1, globalNorm: stats.globalNorm, clippedGlobalNorm: stats.globalNorm, stepMs: 1, time: i, stats };
+    };
+    const monitor = createMonitor(analysis.config, layers);
+    const history = new RunHistory();
+    history.apply(start);
+    const observe = (e: RunEvent) => {
+      for (const finding of monitor.observe(e)) history.apply({ type: 'finding', step: (e as StepEvent).step, finding });
+      history.apply(e);
+    };
+    observe(start);
+    for (let i = 0; i < 26; i++) observe(stepEvent(i));
+    const explosion = monitor.findings().find(f => f.rule === 'exploding-gradients');
+    assert.ok(explosion, monitor.findings().map(f => f.title).join('; '));
+    assert.equal(explosion.layer, 'dense_2', 'the layer that jumped most is where it points');
+    assert.deepEqual(explosion.layers, ['dense_2', 'dense_1', 'dense_3']);
+    assert.deepEqual(history.snapshot().layers.map(l => [l.name, l.health]), [['dense_1', 'exploding'], ['dense_2', 'exploding'], ['dense_3', 'exploding'], ['dense_4', 'ok']]);
   });
 });
