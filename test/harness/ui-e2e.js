@@ -93,8 +93,12 @@ scenario('e2e', async ui => {
   // the config's CodeLens and the editor's title bar offer Train again, not Stop.
   await ui.openFile(CONFIG);
   await ui.waitFor('the error squiggle of the finding', () => ui.page.$('.squiggly-error'));
-  await ui.waitFor('the CodeLens to offer Train', () => ui.page.evaluate(() =>
-    [...document.querySelectorAll('.editor-group-container.active .codelens-decoration')].some(e => /Train/.test(e.textContent) && !/Stop/.test(e.textContent))), { timeoutS: 15 });
+  // In every editor of the config: the one open since before the run as well as the one just opened.
+  let lenses = [];
+  await ui.waitFor('the CodeLens to offer Train', async () => {
+    lenses = await ui.page.evaluate(() => [...document.querySelectorAll('.editor-group-container .codelens-decoration')].map(e => e.textContent));
+    return lenses.length > 0 && lenses.some(t => /Train/.test(t)) && !lenses.some(t => /Stop/.test(t));
+  }, { timeoutS: 15 }).catch(e => { throw new Error(`${e.message}: the CodeLenses read ${JSON.stringify(lenses)}`); });
   // The editor title's Train/Stop action, as its label and icon class ("codicon-play|Start Training").
   const titleActions = () => ui.page.evaluate(() =>
     [...document.querySelectorAll('.editor-group-container [aria-label*="Training"], .editor-group-container [title*="Training"]')].map(e => `${e.className}|${e.getAttribute('aria-label') ?? e.getAttribute('title')}`));
