@@ -118,6 +118,11 @@ export interface SuggestedFix {
   edits: ConfigEdit[];
 }
 
+export interface FindingLayer {
+  name: string;
+  index: number;
+}
+
 export interface Finding {
   /** Stable across the run for the same rule and layer (used to update a finding as it evolves). */
   id: string;
@@ -132,9 +137,10 @@ export interface Finding {
   layerIndex?: number;
   /**
    * Every layer the finding concerns, `layer` first, when it is more than one (layers whose norms spiked with it,
-   * the layers a vanishing gradient, dying ReLUs or saturation affect): each is marked in the layer lists.
+   * the layers a vanishing gradient, dying ReLUs or saturation affect): each is marked in the layer lists, and the
+   * config's diagnostic points at each entry. `index` is the layer's place in the config's "model".
    */
-  layers?: string[];
+  layers?: FindingLayer[];
   firstStep?: number;
   lastStep?: number;
   evidence: Record<string, number | string>;

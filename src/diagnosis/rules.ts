@@ -3,7 +3,7 @@
 // with evidence, a plain-language explanation and ranked fixes. Thresholds: monitor.thresholds (thresholds.ts).
 
 import type { MonitorThresholds, ResolvedConfig } from '../config/types';
-import type { Finding, LayerStats, LayerSummary, RunEvent, Severity, StepEvent, SuggestedFix } from '../protocol';
+import type { Finding, FindingLayer, LayerStats, LayerSummary, RunEvent, Severity, StepEvent, SuggestedFix } from '../protocol';
 import { describeNonFinite } from './describe';
 import {
   listNames,
@@ -138,7 +138,7 @@ class Tracked {
       f.firstStep = prev.firstStep;
       if (SEVERITY_RANK[prev.severity] < SEVERITY_RANK[f.severity]) f.severity = prev.severity;
       // The layers it has concerned so far stay concerned (a spike that moved on from a layer still happened there).
-      if (prev.layers || f.layers) f.layers = unique([...(f.layers ?? []), ...(prev.layers ?? [])]);
+      if (prev.layers || f.layers) f.layers = uniqueLayers([...(f.layers ?? []), ...(prev.layers ?? [])]);
     }
     if (f.layers && f.layers.length < 2) f.layers = undefined;
     this.open.set(f.id, f);
@@ -149,10 +149,14 @@ class Tracked {
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
-/** The names in their first order, each once. */
-function unique(names: string[]): string[] {
-  return [...new Set(names)];
+/** The layers in their first order, each once. */
+function uniqueLayers(layers: FindingLayer[]): FindingLayer[] {
+  const seen = new Set<string>();
+  return layers.filter(l => !seen.has(l.name) && seen.add(l.name));
 }
+
+/** A layer's statistics as a finding names it. */
+const named = (l: LayerStats): FindingLayer => ({ name: l.layer, index: l.index });
 
 function base(rule: string, kind: Finding['kind'], severity: Severity, title: string, explanation: string, extra: Partial<Finding>): Finding {
   return {
@@ -293,7 +297,7 @@ export const explosionRule: Rule = {
                 : `Gradient norm of ${origin} jumped from step ${run.first} while the loss keeps improving`,
             `The gradient norm of ${l.layer} jumped to ${fmt(l.gradNorm)}, ${fmt(worst.factor)}× its recent median ${fmt(worst.median)}${spikes.length > 1 ? ` (also ${spikes.filter(x => x !== worst).map(x => `${x.layer.layer} ${fmt(x.factor)}×`).join(', ')})` : ''}. Steps this large throw the weights far across the loss surface${lossRising ? ', and the loss is rising' : ''}; if it keeps growing the run ends in NaN.`,
             {
-              id: 'exploding-gradients', layer: origin, layerIndex: originIndex, layers: unique([origin, ...spikes.map(x => x.layer.layer)]),
+              id: 'exploding-gradients', layer: origin, layerIndex: originIndex, layers: uniqueLayers([{ name: origin, index: originIndex }, ...spikes.map(x => named(x.layer))]),
               firstStep: run.first, lastStep: e.step, jsonPath: ['model', originIndex],
               evidence: {
                 step: e.step, gradNorm: fmt(l.gradNorm), recentMedian: fmt(worst.median), factor: fmt(worst.factor), threshold: `${t.explosionFactor}× median`,
@@ -388,7 +392,7 @@ export const vanishingRule: Rule = {
           `Vanishing gradients in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${Math.min(...affected.map(x => x.first))}${stalled ? ' (loss stalled)' : ''}`,
           `${l.layer}'s gradient norm is ${fmt(l.gradNorm)}, ${fmt(origin.ratio)}× the last layer's: the learning signal shrinks on its way back toward the input and barely moves these weights${affected.length > 1 ? ` (affected: ${listNames(names)})` : ''}.${saturating.length ? ` Sigmoid/tanh layers (${listNames(saturating.map(s => s.name))}) pass back at most 0.25×/1× of the gradient, less when saturated.` : ''}`,
           {
-            id: 'vanishing-gradients', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: unique([prev?.layer ?? l.layer, ...names]),
+            id: 'vanishing-gradients', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
             firstStep: Math.min(...affected.map(x => x.first)), lastStep: e.step, jsonPath: ['model', prev?.layerIndex ?? l.index],
             evidence: {
               step: e.step, layers: affected.length, affected: listNames(names), gradNorm: fmt(l.gradNorm), lastLayerNorm: fmt(last.gradNorm),
@@ -450,7 +454,7 @@ export const deadReluRule: Rule = {
           `Dying ReLU in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: up to ${fmt(100 * worst.grad.zeroFraction)}% of the gradient is exactly 0`,
           `A ReLU unit whose input stays negative outputs 0 and passes back no gradient, so it never recovers; ${units}.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large updates (a high learning rate) or a negative bias push units there.`,
           {
-            id: 'dead-relu', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: unique([prev?.layer ?? l.layer, ...names]),
+            id: 'dead-relu', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
             firstStep: first, lastStep: e.step,
             jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
             evidence: { step: e.step, layers: affected.length, affected: listNames(names), zeroGradientFraction: fmt(worst.grad.zeroFraction), deadUnits: worst.activation ? fmt(worst.activation.deadUnitFraction) : 'n/a', threshold: t.deadReluFraction },
@@ -491,7 +495,7 @@ export const saturationRule: Rule = {
           `${a.activation} saturated in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: ${fmt(100 * a.saturatedFraction)}% of units at |x| ≥ 5`,
           `At |x| ≥ 5 the derivative of ${a.activation} is ${a.activation === 'tanh' ? '< 1.8e-4' : '< 6.6e-3'}: saturated units pass back almost no gradient, so layers below stop learning.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large weights or inputs push units there.`,
           {
-            id: 'saturation', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: unique([prev?.layer ?? l.layer, ...names]),
+            id: 'saturation', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
             firstStep: first, lastStep: e.step,
             jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
             evidence: { step: e.step, layers: affected.length, affected: listNames(names), saturatedFraction: fmt(a.saturatedFraction), outputMean: fmt(a.mean), outputStd: fmt(a.std), threshold: t.saturationFraction },
@@ -610,7 +614,7 @@ export const updateRatioRule: Rule = {
               ? `The median ‖Δw‖/‖w‖ over ${t.window} steps reaches ${fmt(worst.m)} in ${worst.l.layer}; healthy training sits near 1e-3 and above ${t.updateRatioHigh} weights are being overwritten rather than refined.`
               : `The median ‖Δw‖/‖w‖ over ${t.window} steps is as low as ${fmt(worst.m)} in ${worst.l.layer}, below ${t.updateRatioLow}: at this pace these layers need a very long time to learn anything.`,
             {
-              id, layer: worst.l.layer, layerIndex: worst.l.index, layers: unique([worst.l.layer, ...names]), firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+              id, layer: worst.l.layer, layerIndex: worst.l.index, layers: uniqueLayers([named(worst.l), ...group.map(x => named(x.l))]), firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
               evidence: { step: e.step, layers: names.length, affected: listNames(names), medianUpdateRatio: fmt(worst.m), band: `[${t.updateRatioLow}, ${t.updateRatioHigh}]` },
               fixes: compact(isHigh ? [scaleLearningRate(ctx.config, 0.1), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)] : [scaleLearningRate(ctx.config, 10), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
             })));

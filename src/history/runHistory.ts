@@ -464,7 +464,7 @@ export class RunHistory {
   health(layer: string): LayerHealth {
     let best: LayerHealth = 'ok';
     for (const f of this.findings.values()) {
-      if ((f.layer !== layer && !f.layers?.includes(layer)) || f.severity === 'info') continue;
+      if ((f.layer !== layer && !f.layers?.some(l => l.name === layer)) || f.severity === 'info') continue;
       const h = HEALTH_OF_KIND[f.kind];
       if (h && HEALTH_RANK[h] < HEALTH_RANK[best]) best = h;
     }

@@ -123,6 +123,12 @@ export class ConfigDiagnostics implements vscode.CodeActionProvider, vscode.Disp
     const steps = f.firstStep !== undefined ? ` steps ${f.firstStep}${f.lastStep !== undefined && f.lastStep !== f.firstStep ? `–${f.lastStep}` : ''}` : '';
     if (evidence) related.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(doc.uri, range), `${runId ? `Run ${runId},` : 'Evidence'}${steps}: ${evidence}`));
     if (f.fixes[0]) related.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(doc.uri, range), `Suggested: ${f.fixes[0].title} — ${f.fixes[0].reason}`));
+    // The other layers it concerns, each at its own entry of "model".
+    for (const l of f.layers ?? []) {
+      if (l.name === f.layer) continue;
+      const at = cdoc.rangeOf(['model', l.index], true);
+      related.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(doc.uri, new vscode.Range(doc.positionAt(at.start), doc.positionAt(at.end))), `Also in ${l.name} (model[${l.index}])`));
+    }
     d.relatedInformation = related;
     return d;
   }

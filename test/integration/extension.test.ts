@@ -152,6 +152,14 @@ suite('Training through the commands', () => {
       assert.match(doc.getText(diag.range), /"type": "dense", "units": 64/);
       assert.strictEqual(diag.range.start.line, 7, 'model[1] is on the 8th line');
       assert.ok(diag.relatedInformation?.some(r => /Run .*steps 1/.test(r.message)), diag.relatedInformation?.map(r => r.message).join('\n'));
+      // The other layers whose norms spiked with it: related locations at their own entries of "model".
+      const others = (explosion.layers ?? []).filter(l => l.name !== 'dense_2');
+      assert.ok(others.length > 0, `the explosion concerns only ${JSON.stringify(explosion.layers)}`);
+      for (const l of others) {
+        const at = diag.relatedInformation?.find(r => r.message === `Also in ${l.name} (model[${l.index}])`);
+        assert.ok(at, `no related location for ${l.name}: ${diag.relatedInformation?.map(r => r.message).join(' | ')}`);
+        assert.strictEqual(at.location.range.start.line, 6 + l.index, `${l.name} is model[${l.index}], on line ${7 + l.index}`);
+      }
       // Diagnostics follow the findings debounced: the NaN finding (the run's last) may land an update later.
       await waitFor('the non-finite diagnostic', () => gradmonDiagnostics(uri).some(d => codeOf(d) === 'non-finite'));
       const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diag.range, vscode.CodeActionKind.QuickFix.value);

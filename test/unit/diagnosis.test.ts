@@ -182,7 +182,7 @@ describe('findings that concern several layers', () => {
     const explosion = monitor.findings().find(f => f.rule === 'exploding-gradients');
     assert.ok(explosion, monitor.findings().map(f => f.title).join('; '));
     assert.equal(explosion.layer, 'dense_2', 'the layer that jumped most is where it points');
-    assert.deepEqual(explosion.layers, ['dense_2', 'dense_1', 'dense_3']);
+    assert.deepEqual(explosion.layers, [{ name: 'dense_2', index: 1 }, { name: 'dense_1', index: 0 }, { name: 'dense_3', index: 2 }]);
     assert.deepEqual(history.snapshot().layers.map(l => [l.name, l.health]), [['dense_1', 'exploding'], ['dense_2', 'exploding'], ['dense_3', 'exploding'], ['dense_4', 'ok']]);
   });
 });
