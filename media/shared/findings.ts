@@ -15,9 +15,11 @@ export function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.firstStep ?? 0) - (b.firstStep ?? 0));
 }
 
+/** Where a finding is: its layer (and the others it concerns), its steps. */
 export function findingWhere(f: Finding): string {
   const parts: string[] = [];
-  if (f.layer) parts.push(f.layer);
+  const names = f.layers && f.layers.length > 1 ? f.layers.map(l => l.name) : f.layer ? [f.layer] : [];
+  if (names.length) parts.push(names.length > 4 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more layers` : names.join(', '));
   if (f.firstStep !== undefined) parts.push(f.lastStep !== undefined && f.lastStep !== f.firstStep ? `steps ${f.firstStep}–${f.lastStep}` : `step ${f.firstStep}`);
   return parts.join(' · ');
 }

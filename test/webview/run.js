@@ -367,6 +367,11 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     assertEqual(await page.locator('.finding').count(), explodeSnap.findings.length, 'findings shown');
     const apply = await page.locator(`.finding[data-finding="non-finite"] .fix-buttons`).first().innerText();
     assert(/Apply: /.test(apply) && apply.includes('Apply and re-train'), `fix buttons: ${apply}`);
+    // A finding about several layers names each of them (the explosion spread from dense_2 to the others).
+    const spread = explodeSnap.findings.find(f => f.rule === 'exploding-gradients');
+    assert(spread && spread.layers && spread.layers.length > 1, `the explosion's layers: ${JSON.stringify(spread?.layers)}`);
+    const meta = await page.locator(`.finding[data-finding="${spread.id}"] .finding-meta`).first().innerText();
+    for (const l of spread.layers) assert(meta.includes(l.name), `"${meta}" does not name ${l.name}`);
   });
 
   await test('panel: layer rows with health badges (text, not only colour)', async () => {
