@@ -59,8 +59,10 @@ scenario('e2e', async ui => {
     return { norms, loss, heat: g.heatmap.info(), hist: g.histogram() };
   });
   const explodes = (c) => c.norms.some(d => /dense_2/.test(d.label) && d.points >= 5 && d.max > 1e3);
-  // A streamed snapshot is drawn a part per frame (the page's text first, the norms in a later frame): the charts
-  // may still be a snapshot behind the text just read.
+  // A streamed snapshot is drawn a part per frame (the page's text first, the norms in a later frame), and a chart
+  // below the fold is drawn only once it comes into view (with three findings open it may be): look at it, as a
+  // user would, then wait for it to catch up with the text just read.
+  await panel.evaluate(() => document.querySelector('.card-norms')?.scrollIntoView());
   let chart = await readCharts();
   try {
     chart = await ui.waitFor('the norms chart to show dense_2 exploding', async () => { chart = await readCharts(); return explodes(chart) && chart; }, { timeoutS: 10 });
@@ -68,6 +70,7 @@ scenario('e2e', async ui => {
     throw new Error(`the norms chart does not show dense_2 exploding: ${JSON.stringify(chart.norms)}`);
   }
   ui.log(`panel charts: ${JSON.stringify(chart).slice(0, 600)}`);
+  await panel.evaluate(() => window.scrollTo(0, 0));
   if (!chart.loss.some(d => d.points >= 5)) throw new Error(`the loss chart is empty: ${JSON.stringify(chart.loss)}`);
   const panelText = await text(panel);
   if (!/NaN|Inf/.test(panelText)) throw new Error('the panel does not show the first NaN/Inf');
