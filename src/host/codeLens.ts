@@ -6,10 +6,15 @@ import type { RunManager } from './runManager';
 export class ConfigCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly runs: RunManager) {
-    this.subscription = runs.onDidChange(c => { if (!c.event || c.event.type === 'run-start' || c.event.type === 'run-end') this.changed.fire(); });
+    this.subscriptions = [
+      runs.onDidChange(c => { if (!c.event || c.event.type === 'run-start' || c.event.type === 'run-end') this.changed.fire(); }),
+      // VS Code does not ask again for the lenses of an editor that was hidden when they changed (a maximized
+      // group, a tab behind another): without this, a config open while its run ended kept "Stop" once shown.
+      vscode.window.onDidChangeVisibleTextEditors(() => this.changed.fire()),
+    ];
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -26,7 +31,7 @@ export class ConfigCodeLens implements vscode.CodeLensProvider, vscode.Disposabl
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }
