@@ -137,10 +137,12 @@ class Tracked {
       }
       f.firstStep = prev.firstStep;
       if (SEVERITY_RANK[prev.severity] < SEVERITY_RANK[f.severity]) f.severity = prev.severity;
-      // The layers it has concerned so far stay concerned (a spike that moved on from a layer still happened there).
-      if (prev.layers || f.layers) f.layers = uniqueLayers([...(f.layers ?? []), ...(prev.layers ?? [])]);
     }
-    if (f.layers && f.layers.length < 2) f.layers = undefined;
+    // Every layer it concerns: its own first, then those it reports now, then those it concerned before (a spike
+    // that moved on from a layer still happened there); only when that is more than its own layer.
+    const own: FindingLayer[] = f.layer !== undefined && f.layerIndex !== undefined ? [{ name: f.layer, index: f.layerIndex }] : [];
+    const layers = uniqueLayers([...own, ...(f.layers ?? []), ...(prev?.layers ?? [])]);
+    f.layers = layers.length > 1 ? layers : undefined;
     this.open.set(f.id, f);
     return f;
   }
@@ -297,7 +299,7 @@ export const explosionRule: Rule = {
                 : `Gradient norm of ${origin} jumped from step ${run.first} while the loss keeps improving`,
             `The gradient norm of ${l.layer} jumped to ${fmt(l.gradNorm)}, ${fmt(worst.factor)}× its recent median ${fmt(worst.median)}${spikes.length > 1 ? ` (also ${spikes.filter(x => x !== worst).map(x => `${x.layer.layer} ${fmt(x.factor)}×`).join(', ')})` : ''}. Steps this large throw the weights far across the loss surface${lossRising ? ', and the loss is rising' : ''}; if it keeps growing the run ends in NaN.`,
             {
-              id: 'exploding-gradients', layer: origin, layerIndex: originIndex, layers: uniqueLayers([{ name: origin, index: originIndex }, ...spikes.map(x => named(x.layer))]),
+              id: 'exploding-gradients', layer: origin, layerIndex: originIndex, layers: spikes.map(x => named(x.layer)),
               firstStep: run.first, lastStep: e.step, jsonPath: ['model', originIndex],
               evidence: {
                 step: e.step, gradNorm: fmt(l.gradNorm), recentMedian: fmt(worst.median), factor: fmt(worst.factor), threshold: `${t.explosionFactor}× median`,
@@ -392,7 +394,7 @@ export const vanishingRule: Rule = {
           `Vanishing gradients in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${Math.min(...affected.map(x => x.first))}${stalled ? ' (loss stalled)' : ''}`,
           `${l.layer}'s gradient norm is ${fmt(l.gradNorm)}, ${fmt(origin.ratio)}× the last layer's: the learning signal shrinks on its way back toward the input and barely moves these weights${affected.length > 1 ? ` (affected: ${listNames(names)})` : ''}.${saturating.length ? ` Sigmoid/tanh layers (${listNames(saturating.map(s => s.name))}) pass back at most 0.25×/1× of the gradient, less when saturated.` : ''}`,
           {
-            id: 'vanishing-gradients', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
+            id: 'vanishing-gradients', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: affected.map(x => named(x.l)),
             firstStep: Math.min(...affected.map(x => x.first)), lastStep: e.step, jsonPath: ['model', prev?.layerIndex ?? l.index],
             evidence: {
               step: e.step, layers: affected.length, affected: listNames(names), gradNorm: fmt(l.gradNorm), lastLayerNorm: fmt(last.gradNorm),
@@ -454,7 +456,7 @@ export const deadReluRule: Rule = {
           `Dying ReLU in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: up to ${fmt(100 * worst.grad.zeroFraction)}% of the gradient is exactly 0`,
           `A ReLU unit whose input stays negative outputs 0 and passes back no gradient, so it never recovers; ${units}.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large updates (a high learning rate) or a negative bias push units there.`,
           {
-            id: 'dead-relu', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
+            id: 'dead-relu', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: affected.map(x => named(x.l)),
             firstStep: first, lastStep: e.step,
             jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
             evidence: { step: e.step, layers: affected.length, affected: listNames(names), zeroGradientFraction: fmt(worst.grad.zeroFraction), deadUnits: worst.activation ? fmt(worst.activation.deadUnitFraction) : 'n/a', threshold: t.deadReluFraction },
@@ -495,7 +497,7 @@ export const saturationRule: Rule = {
           `${a.activation} saturated in ${prev?.layer ?? l.layer}${affected.length > 1 ? ` and ${affected.length - 1} more layer${affected.length > 2 ? 's' : ''}` : ''} from step ${first}: ${fmt(100 * a.saturatedFraction)}% of units at |x| ≥ 5`,
           `At |x| ≥ 5 the derivative of ${a.activation} is ${a.activation === 'tanh' ? '< 1.8e-4' : '< 6.6e-3'}: saturated units pass back almost no gradient, so layers below stop learning.${affected.length > 1 ? ` Affected: ${listNames(names)}.` : ''} Large weights or inputs push units there.`,
           {
-            id: 'saturation', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: uniqueLayers([{ name: prev?.layer ?? l.layer, index: prev?.layerIndex ?? l.index }, ...affected.map(x => named(x.l))]),
+            id: 'saturation', layer: prev?.layer ?? l.layer, layerIndex: prev?.layerIndex ?? l.index, layers: affected.map(x => named(x.l)),
             firstStep: first, lastStep: e.step,
             jsonPath: ['model', prev?.layerIndex ?? l.index, 'activation'],
             evidence: { step: e.step, layers: affected.length, affected: listNames(names), saturatedFraction: fmt(a.saturatedFraction), outputMean: fmt(a.mean), outputStd: fmt(a.std), threshold: t.saturationFraction },
@@ -614,7 +616,7 @@ export const updateRatioRule: Rule = {
               ? `The median ‖Δw‖/‖w‖ over ${t.window} steps reaches ${fmt(worst.m)} in ${worst.l.layer}; healthy training sits near 1e-3 and above ${t.updateRatioHigh} weights are being overwritten rather than refined.`
               : `The median ‖Δw‖/‖w‖ over ${t.window} steps is as low as ${fmt(worst.m)} in ${worst.l.layer}, below ${t.updateRatioLow}: at this pace these layers need a very long time to learn anything.`,
             {
-              id, layer: worst.l.layer, layerIndex: worst.l.index, layers: uniqueLayers([named(worst.l), ...group.map(x => named(x.l))]), firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
+              id, layer: worst.l.layer, layerIndex: worst.l.index, layers: group.map(x => named(x.l)), firstStep: prev?.firstStep ?? e.step, lastStep: e.step, jsonPath: ['optimizer', 'learningRate'],
               evidence: { step: e.step, layers: names.length, affected: listNames(names), medianUpdateRatio: fmt(worst.m), band: `[${t.updateRatioLow}, ${t.updateRatioHigh}]` },
               fixes: compact(isHigh ? [scaleLearningRate(ctx.config, 0.1), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)] : [scaleLearningRate(ctx.config, 10), ctx.config.optimizer.type === 'adam' ? undefined : useAdam(ctx.config)]),
             })));
