@@ -362,6 +362,11 @@ function torchAvailable() {
   return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, reason: r.error ? '/usr/bin/python3 not found' : (r.stderr.trim().split('\n').pop() || 'import failed') };
 }
 
+/** PyTorch's steps/s for one model at its better thread count (median); 0 when it was not measured. */
+function torchBestOf(byThreads) {
+  return Math.max(byThreads?.['1']?.median ?? 0, byThreads?.['2']?.median ?? 0);
+}
+
 /** Per model and thread count, the run's figures with the higher median steps/s. */
 function fasterTorch(runs) {
   const models = {};
@@ -441,7 +446,7 @@ function printTables(report) {
   console.log(`${pad('model', 46, true)} ${pad('backend', 7, true)} ${pad('off', 20)} ${pad('on', 20)} ${pad('overhead', 9)} ${pad('pairs IQR', 16)} ${pad('medians', 8)} ${pad('cpu', 7)} ${pad('timed', 7)} ${pad('torch 1t', 9)} ${pad('torch 2t', 9)} ${pad('/torch', 7)}`);
   for (const model of MODELS) {
     const t = torch[model];
-    const best = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : undefined;
+    const best = torchBestOf(t) || undefined;
     for (const b of report.backends) {
       const r = b.models?.[model];
       if (!r) continue;
@@ -496,9 +501,9 @@ function targetsOf(report) {
       if (!best || r.on.stepsPerSecond.median > best.stepsPerSecond) best = { backend: b.backend, stepsPerSecond: r.on.stepsPerSecond.median };
     }
     const t = torch[model];
-    const torchBest = t ? Math.max(t['1']?.median ?? 0, t['2']?.median ?? 0) : 0;
+    const torchBest = torchBestOf(t);
     // PyTorch's slowest run at its better thread count: how far the ratio moves with PyTorch's own drift.
-    const perRun = (report.torch?.runs ?? []).map(run => Math.max(run.models?.[model]?.['1']?.median ?? 0, run.models?.[model]?.['2']?.median ?? 0)).filter(x => x > 0);
+    const perRun = (report.torch?.runs ?? []).map(run => torchBestOf(run.models?.[model])).filter(x => x > 0);
     if (best && torchBest > 0) {
       versusTorch.push({ model, backend: best.backend, ratio: best.stepsPerSecond / torchBest, ratioAgainstSlowerRun: perRun.length > 1 ? best.stepsPerSecond / Math.min(...perRun) : undefined, met: best.stepsPerSecond >= torchBest });
     }

@@ -6,21 +6,18 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runTraining, type RunOutcome } from '../../src/engine/run';
+import { prepareRun, runTraining, type RunOutcome } from '../../src/engine/run';
 import { readRun } from '../../src/engine/runlog';
-import type { RunEvent, StepEvent, StepStats } from '../../src/protocol';
+import type { RawStepMessage, RunEvent, StepEvent, StepStats } from '../../src/protocol';
 import { TEST_BACKEND, useTestBackend } from './helpers/engine';
 import * as tf from '@tensorflow/tfjs-core';
 import { activationSums, packNonzero, prepareWasmStatistics } from '../../src/engine/kernels/wasm_stats';
 import { readFloats } from '../../src/engine/kernels/backend_access';
-import { activationStatsFromSums, activationStatsOf, activationSumsOf, saturationBounds } from '../../src/engine/stepStats';
+import { simdModuleBytes } from '../../src/engine/kernels/wasm_simd';
+import { activationStatsFromSums, activationStatsOf, activationSumsOf, assembleStepStats, saturationBounds } from '../../src/engine/stepStats';
 import { histogramSpec, StatsAccumulator } from '../../src/engine/stats';
 import { MonitorThread } from '../../src/engine/monitorThread';
-import { prepareRun } from '../../src/engine/run';
 import { stepLayout } from '../../src/engine/trainer';
-import { simdModuleBytes } from '../../src/engine/kernels/wasm_simd';
-import { assembleStepStats } from '../../src/engine/stepStats';
-import type { RawStepMessage } from '../../src/protocol';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 
