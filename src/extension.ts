@@ -37,9 +37,13 @@ interface ContextKeys {
 }
 
 const contextKeys: ContextKeys = { 'gradientMonitor.training': false, 'gradientMonitor.hasConfigs': false };
+/** What this activation has told VS Code: the run manager's changes come with every streamed step, keys rarely change. */
+const contextSent = new Map<keyof ContextKeys, boolean>();
 
 function setContextKey<K extends keyof ContextKeys>(key: K, value: ContextKeys[K]): void {
   contextKeys[key] = value;
+  if (contextSent.get(key) === value) return;
+  contextSent.set(key, value);
   void vscode.commands.executeCommand('setContext', key, value);
 }
 
@@ -56,6 +60,7 @@ function settings(): RunSettings {
 }
 
 export function activate(context: vscode.ExtensionContext): GradientMonitorApi {
+  contextSent.clear();
   const output = vscode.window.createOutputChannel('Gradient Monitor', { log: true });
   const mediaRoot = vscode.Uri.joinPath(context.extensionUri, 'dist', 'media');
   runs = new RunManager(context.asAbsolutePath(path.join('dist', 'worker.js')), settings, output);
