@@ -186,10 +186,14 @@ function selectLayer(name: string): void {
   schedule();
 }
 
-/** The layer to look at first: the sickest one (where the trouble is), else the first. */
+/**
+ * The layer to look at first: the sickest one (where the trouble is), among equally sick ones the one a finding
+ * points at (an explosion marks every layer that spiked, and points at where it jumped most), else the first.
+ */
 function defaultLayer(r: RunSnapshot): string | undefined {
   const rank = { nonFinite: 0, exploding: 1, vanishing: 2, dead: 3, saturated: 4, ok: 5 } as const;
-  const worst = [...r.layers].sort((a, b) => rank[a.health] - rank[b.health] || a.index - b.index)[0];
+  const pointedAt = new Set(r.findings.filter(f => f.severity !== 'info').map(f => f.layer));
+  const worst = [...r.layers].sort((a, b) => rank[a.health] - rank[b.health] || Number(pointedAt.has(b.name)) - Number(pointedAt.has(a.name)) || a.index - b.index)[0];
   return r.firstNonFinite?.layer && r.layers.some(l => l.name === r.firstNonFinite!.layer) ? r.firstNonFinite.layer : worst?.name;
 }
 

@@ -327,7 +327,7 @@ async function main() {
 }
 
 // --- panel ------------------------------------------------------------------------------------------------------
-async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
+async function panelTests({ explode, lstm, running, explodeSnap, events, RunHistory }) {
   const p = await openPage('panel', { hostOptions: { runs: [explode] } });
   const { page, host } = p;
   const runId = explode.history.runId;
@@ -622,6 +622,20 @@ async function panelTests({ explode, lstm, explodeSnap, events, RunHistory }) {
     assertEqual(heat, [255, 255, 255, 255], 'empty heatmap cell after the switch to light');
   });
   await q.close();
+
+  // The explosion seen live (before the NaN): every layer that spiked is marked, the panel opens on the layer the
+  // finding points at.
+  const lv = await openPage('panel', { hostOptions: { runs: [running] } });
+  await test('panel: a live explosion opens on the layer its finding points at, among the layers marked exploding', async () => {
+    await rendered(lv, 1);
+    const snap = running.history.snapshot();
+    const explosion = snap.findings.find(f => f.rule === 'exploding-gradients');
+    assert(explosion && explosion.layers && explosion.layers.length > 1, `a finding about several layers: ${JSON.stringify(explosion)}`);
+    const exploding = snap.layers.filter(l => l.health === 'exploding').map(l => l.name);
+    assert(exploding.length > 1 && exploding[0] !== explosion.layer, `layers marked exploding: ${exploding} (the finding points at ${explosion.layer})`);
+    assertEqual((await gm(lv.page, () => window.__gradmon.view())).selectedLayer, explosion.layer, 'selected by default');
+  });
+  await lv.close();
 
   // A run that has just started: layers known, no step yet.
   const start = events.explode.find(x => x.type === 'run-start');
